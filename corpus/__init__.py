@@ -1,0 +1,1 @@
+"""medcodes: reads official code-set files into records."""

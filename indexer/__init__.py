@@ -1,0 +1,1 @@
+"""medcodes: analysis, abbreviation expansion and writing the Whoosh index."""

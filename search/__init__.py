@@ -1,0 +1,1 @@
+"""medcodes: query understanding, ranking, facets and suggestions."""

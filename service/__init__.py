@@ -1,0 +1,1 @@
+"""medcodes: the HTTP API, the search page and the command line."""
