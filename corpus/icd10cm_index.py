@@ -1,0 +1,381 @@
+"""ICD-10-CM Alphabetic Index: index phrases as synonyms of the codes they lead to.
+
+The index is a tree of terms: a main term ("Fracture") with indented subterms
+("femur" > "shaft"), some of which carry a code (``S72.3-``) and some of which
+send the reader elsewhere ("Heart attack, see Infarct, myocardium"). Each line
+becomes a phrase made of its path of terms, main term first
+("fracture femur shaft"); a two-term path also gives the subterm-first order,
+which is how people say most of them ("heart attack" from "Attack" > "heart").
+A line with a code gives its phrase to that code; a "see" or "see also" line
+gives it to the code(s) of the line it points to.
+
+Two inputs are read: the flattened main index CSV
+(``RowID,Letter,Level,Term,See,SeeAlso,NonEssModif,Code``, rows in document
+order) and the CDC index XML (the external-cause index; the main index XML has
+the same schema). The neoplasm and drug tables are not read.
+
+Known limits: phrases are built mechanically, so a few read oddly ("ear
+swimmer's" beside "swimmer's ear"); non-essential modifiers are left out; a
+reference that names a path the index does not have is dropped.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import re
+import xml.etree.ElementTree as ElementTree
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from corpus.errors import CorpusError
+
+logger = logging.getLogger(__name__)
+
+# At most this many phrases are kept per code, the shortest first.
+MAX_PHRASES_PER_CODE = 40
+# A reference to a term without a code stands for the codes of its subterms,
+# but only for this many: more would spread a phrase too thin.
+MAX_CODES_PER_REFERENCE = 20
+# A reference that points to another reference is followed this far.
+MAX_REFERENCE_DEPTH = 3
+# Words that start a subterm which reads after the main term, never before it
+# ("fracture with delayed healing", not "with delayed healing fracture").
+CONNECTING_WORDS = frozenset(
+    [
+        "with",
+        "without",
+        "in",
+        "of",
+        "due",
+        "from",
+        "by",
+        "for",
+        "on",
+        "to",
+        "after",
+        "following",
+        "during",
+        "complicating",
+        "affecting",
+        "involving",
+        "and",
+        "or",
+        "as",
+        "at",
+        "not",
+    ]
+)
+# Index conventions that searchers never type.
+DROPPED_WORDS = frozenset({"NEC", "NOS"})
+CSV_COLUMNS = (
+    "RowID",
+    "Letter",
+    "Level",
+    "Term",
+    "See",
+    "SeeAlso",
+    "NonEssModif",
+    "Code",
+)
+# XML elements that give a line its code.
+XML_CODE_TAGS = ("code", "subcat", "seecat")
+
+
+@dataclass(frozen=True)
+class IndexLine:
+    """One line of the index: a term at a depth, with a code or a reference."""
+
+    level: int
+    term: str
+    see: str = ""
+    see_also: str = ""
+    code: str = ""
+
+
+@dataclass
+class _Node:
+    """A term of the rebuilt index tree."""
+
+    line: IndexLine
+    words: str
+    parent: _Node | None = None
+    children: dict[str, list[_Node]] = field(default_factory=dict)
+    child_order: list[_Node] = field(default_factory=list)
+
+
+def read_index_terms(path: Path) -> dict[str, list[str]]:
+    """Index phrases by canonical code (``S72.3``), from a CSV or XML index file."""
+    return index_terms(read_index_lines(path))
+
+
+def read_index_lines(path: Path) -> list[IndexLine]:
+    """The lines of an index file, in document order (CSV flattened, or XML)."""
+    if path.suffix.lower() == ".xml":
+        return _read_xml(path)
+    return _read_csv(path)
+
+
+def canonical_code(code: str) -> str:
+    """The tabular form of a code: ``S72.3-`` -> ``S72.3``, ``J301`` -> ``J30.1``."""
+    text = code.strip().upper().rstrip("-").rstrip(".")
+    if len(text) > 3 and "." not in text:
+        text = f"{text[:3]}.{text[3:]}"
+    return text
+
+
+def index_terms(lines: Iterable[IndexLine]) -> dict[str, list[str]]:
+    """Index phrases by canonical code, from index lines in document order."""
+    # Outline: rebuild the tree; give every line's phrases to its own code and
+    # to the codes its references resolve to; then order, dedupe and cap.
+    main_terms = _build_tree(lines)
+    lookup = _key_lookup(main_terms)
+    found: dict[str, dict[str, tuple[int, int, int]]] = {}
+    order = 0
+
+    for node in _walk(main_terms):
+        targets: list[tuple[str, int]] = []
+        if node.line.code:
+            targets.append((canonical_code(node.line.code), 0))
+        for reference in (node.line.see, node.line.see_also):
+            if reference:
+                codes = _resolve_codes(lookup, reference, MAX_REFERENCE_DEPTH)
+                targets.extend((code, 1) for code in codes)
+        if not targets:
+            continue
+
+        for phrase in _phrases(node):
+            order += 1
+            for code, via_reference in targets:
+                by_phrase = found.setdefault(code, {})
+                rank = (len(phrase.split()), via_reference, order)
+                key = phrase.casefold()
+                if key not in by_phrase or rank < by_phrase[key]:
+                    by_phrase[key] = rank
+
+    return {code: _best(by_phrase) for code, by_phrase in found.items()}
+
+
+def _best(by_phrase: dict[str, tuple[int, int, int]]) -> list[str]:
+    """The shortest, most direct phrases first, at most MAX_PHRASES_PER_CODE."""
+    ranked = sorted(by_phrase, key=by_phrase.__getitem__)
+    return ranked[:MAX_PHRASES_PER_CODE]
+
+
+def _build_tree(lines: Iterable[IndexLine]) -> list[_Node]:
+    """Rebuild the term tree from the lines' levels; returns the main terms."""
+    main_terms: list[_Node] = []
+    stack: list[_Node] = []
+    for line in lines:
+        is_main = line.level == 0 or not stack
+        node = _Node(line, _term_words(line.term, is_main))
+        if is_main:
+            main_terms.append(node)
+            stack = [node]
+            continue
+        # A level that skips a step hangs under the deepest line above it.
+        del stack[min(line.level, len(stack)) :]
+        parent = stack[-1]
+        node.parent = parent
+        parent.child_order.append(node)
+        for key in _keys(line.term):
+            parent.children.setdefault(key, []).append(node)
+        stack.append(node)
+    return main_terms
+
+
+def _walk(main_terms: list[_Node]) -> Iterable[_Node]:
+    """Every node, in document order."""
+    pending = list(reversed(main_terms))
+    while pending:
+        node = pending.pop()
+        yield node
+        pending.extend(reversed(node.child_order))
+
+
+def _key_lookup(main_terms: list[_Node]) -> dict[str, list[_Node]]:
+    """Main terms by every name a reference may use for them."""
+    lookup: dict[str, list[_Node]] = {}
+    for node in main_terms:
+        for key in _keys(node.line.term):
+            lookup.setdefault(key, []).append(node)
+    return lookup
+
+
+def _keys(term: str) -> list[str]:
+    """Names a reference may use for a term: ``Infarct, infarction`` -> itself,
+    ``infarct``, ``infarction``."""
+    whole = _normalise(term)
+    parts = [part.strip() for part in whole.split(",") if part.strip()]
+    return list(dict.fromkeys([whole, *parts]))
+
+
+def _normalise(text: str) -> str:
+    """Lower case with single spaces, for matching references to terms."""
+    return " ".join(text.casefold().split())
+
+
+def _resolve_codes(
+    lookup: dict[str, list[_Node]], reference: str, depth: int
+) -> list[str]:
+    """The codes a "see" reference (``Infarct, myocardium``) leads to."""
+    parts = [part.strip() for part in _normalise(reference).split(",") if part.strip()]
+    for taken in range(len(parts), 0, -1):
+        for main in lookup.get(", ".join(parts[:taken]), []):
+            node = _descend(main, parts[taken:])
+            if node is not None:
+                return _node_codes(lookup, node, depth)
+    return []
+
+
+def _descend(node: _Node, parts: list[str]) -> _Node | None:
+    """The subterm of ``node`` that the remaining reference parts name."""
+    if not parts:
+        return node
+    for taken in range(len(parts), 0, -1):
+        for child in node.children.get(", ".join(parts[:taken]), []):
+            found = _descend(child, parts[taken:])
+            if found is not None:
+                return found
+    # "Ulcer, pressure, by site" means: pick a subterm of "pressure" yourself.
+    if all(part.startswith("by ") for part in parts):
+        return node
+    return None
+
+
+def _node_codes(lookup: dict[str, list[_Node]], node: _Node, depth: int) -> list[str]:
+    """A node's code; else its reference's codes; else its subterms' codes."""
+    if node.line.code:
+        return [canonical_code(node.line.code)]
+    if node.line.see and depth > 0:
+        return _resolve_codes(lookup, node.line.see, depth - 1)
+    codes = [
+        canonical_code(child.line.code) for child in node.child_order if child.line.code
+    ]
+    return list(dict.fromkeys(codes))[:MAX_CODES_PER_REFERENCE]
+
+
+def _term_words(term: str, is_main: bool) -> str:
+    """A term as phrase words: ``Attack, attacks`` -> ``attack``;
+    ``cyanotic, newborn`` -> ``cyanotic newborn``."""
+    parts = [part.strip() for part in term.split(",") if part.strip()]
+    if not parts:
+        return ""
+    first = parts[0].casefold()
+    # "Abdomen, abdominal" lists spellings of one word: keep the first.
+    is_spelling_list = len(parts) > 1 and all(
+        " " not in p and p.casefold()[:3] == first[:3] for p in parts
+    )
+    words = parts[:1] if is_spelling_list else parts
+    text = " ".join(" ".join(words).split())
+    text = " ".join(w for w in text.split() if w not in DROPPED_WORDS)
+    # Main terms are capitalised as headings; acronyms (HIV) keep their case.
+    if is_main and len(text) > 1 and text[1].islower():
+        text = text[0].lower() + text[1:]
+    return text
+
+
+def _phrases(node: _Node) -> list[str]:
+    """The phrases of a node's path: main term first, and for a two-term path
+    the subterm first too (``attack heart``, ``heart attack``)."""
+    path: list[_Node] = []
+    current: _Node | None = node
+    while current is not None:
+        path.insert(0, current)
+        current = current.parent
+    words = [n.words for n in path if n.words]
+    if not words:
+        return []
+
+    phrases = [" ".join(words)]
+    if len(path) == 2 and len(words) == 2:
+        subterm = words[1].split()
+        if len(subterm) <= 3 and subterm[0].casefold() not in CONNECTING_WORDS:
+            phrases.insert(0, f"{words[1]} {words[0]}")
+    return phrases
+
+
+def _read_csv(path: Path) -> list[IndexLine]:
+    """Lines of the flattened index CSV."""
+    lines = []
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.DictReader(handle)
+            missing = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or [])]
+            if missing:
+                raise CorpusError(
+                    f"{path}, line 1: header lacks {', '.join(missing)}; expected "
+                    f"{','.join(CSV_COLUMNS)}"
+                )
+            for number, row in enumerate(reader, start=2):
+                lines.append(_csv_line(path, number, row))
+    except (OSError, UnicodeDecodeError) as error:
+        raise CorpusError(f"{path}: cannot read the index file ({error})") from None
+    return lines
+
+
+def _csv_line(path: Path, number: int, row: dict[str, str]) -> IndexLine:
+    """One CSV row as an index line."""
+    level_text = (row["Level"] or "").strip()
+    if not level_text.isdigit():
+        raise CorpusError(
+            f"{path}, line {number}: Level is {level_text!r}, expected a number "
+            "(0 for a main term)"
+        )
+    return IndexLine(
+        level=int(level_text),
+        term=(row["Term"] or "").strip(),
+        see=(row["See"] or "").strip(),
+        see_also=(row["SeeAlso"] or "").strip(),
+        code=(row["Code"] or "").strip(),
+    )
+
+
+def _read_xml(path: Path) -> list[IndexLine]:
+    """Lines of a CDC index XML file (``mainTerm`` and nested ``term`` elements)."""
+    try:
+        root = ElementTree.parse(path).getroot()
+    except (OSError, ElementTree.ParseError) as error:
+        raise CorpusError(f"{path}: not a readable index XML file ({error})") from None
+
+    lines: list[IndexLine] = []
+    for main in root.iter("mainTerm"):
+        _xml_term(main, 0, lines)
+    if not lines:
+        raise CorpusError(f"{path}: no <mainTerm> elements; expected a CDC index XML")
+    return lines
+
+
+def _xml_term(element: ElementTree.Element, level: int, lines: list[IndexLine]) -> None:
+    """Add one term element and its subterms, in document order."""
+    title = element.find("title")
+    codes = [
+        (child.text or "").strip()
+        for tag in XML_CODE_TAGS
+        for child in element.findall(tag)
+    ]
+    lines.append(
+        IndexLine(
+            level=level,
+            term=_xml_title(title) if title is not None else "",
+            see=(element.findtext("see") or "").strip(),
+            see_also=(element.findtext("seeAlso") or "").strip(),
+            code=next((code for code in codes if code), ""),
+        )
+    )
+    for child in element.findall("term"):
+        level_text = child.get("level", "")
+        child_level = int(level_text) if level_text.isdigit() else level + 1
+        _xml_term(child, child_level, lines)
+
+
+def _xml_title(title: ElementTree.Element) -> str:
+    """A title's text without its non-essential modifiers (``<nemod>``)."""
+    pieces = [title.text or ""]
+    for child in title:
+        if child.tag != "nemod":
+            pieces.append(child.text or "")
+        pieces.append(child.tail or "")
+    text = " ".join("".join(pieces).split())
+    return re.sub(r"\s+,", ",", text)
