@@ -245,10 +245,11 @@ def _date(path: Path, row: _Row, column: str) -> dt.date | None:
 def _workbook_rows(path: Path) -> tuple[_Row, ...]:
     """The rows of a workbook, read once per file version (codes and modifiers)."""
     try:
-        stat = path.stat()
+        real_path = path.resolve()
+        stat = real_path.stat()
     except OSError as error:
         raise CorpusError(f"{path}: cannot read the HCPCS workbook ({error})") from None
-    return _read_workbook_rows(str(path), stat.st_mtime_ns, stat.st_size)
+    return _read_workbook_rows(str(real_path), stat.st_mtime_ns, stat.st_size)
 
 
 @functools.lru_cache(maxsize=4)

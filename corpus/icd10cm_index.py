@@ -221,11 +221,13 @@ def _resolve_codes(
 ) -> list[str]:
     """The codes a "see" reference (``Infarct, myocardium``) leads to."""
     parts = [part.strip() for part in _normalise(reference).split(",") if part.strip()]
+    # "Ulcer, pressure, by site" means: pick a subterm of "pressure" yourself.
+    by_subterm = bool(parts) and parts[-1].startswith("by ")
     for taken in range(len(parts), 0, -1):
         for main in lookup.get(", ".join(parts[:taken]), []):
             node = _descend(main, parts[taken:])
             if node is not None:
-                return _node_codes(lookup, node, depth)
+                return _node_codes(lookup, node, depth, by_subterm)
     return []
 
 
@@ -238,22 +240,27 @@ def _descend(node: _Node, parts: list[str]) -> _Node | None:
             found = _descend(child, parts[taken:])
             if found is not None:
                 return found
-    # "Ulcer, pressure, by site" means: pick a subterm of "pressure" yourself.
     if all(part.startswith("by ") for part in parts):
         return node
     return None
 
 
-def _node_codes(lookup: dict[str, list[_Node]], node: _Node, depth: int) -> list[str]:
-    """A node's code; else its reference's codes; else its subterms' codes."""
-    if node.line.code:
-        return [canonical_code(node.line.code)]
-    if node.line.see and depth > 0:
+def _node_codes(
+    lookup: dict[str, list[_Node]], node: _Node, depth: int, by_subterm: bool
+) -> list[str]:
+    """A node's code; else its reference's codes; else its subterms' codes.
+
+    A reference "by site" (or "by type"...) takes the subterms' codes as well.
+    """
+    own = [canonical_code(node.line.code)] if node.line.code else []
+    if own and not by_subterm:
+        return own
+    if not own and node.line.see and depth > 0:
         return _resolve_codes(lookup, node.line.see, depth - 1)
-    codes = [
+    children = [
         canonical_code(child.line.code) for child in node.child_order if child.line.code
     ]
-    return list(dict.fromkeys(codes))[:MAX_CODES_PER_REFERENCE]
+    return list(dict.fromkeys([*own, *children]))[:MAX_CODES_PER_REFERENCE]
 
 
 def _term_words(term: str, is_main: bool) -> str:
