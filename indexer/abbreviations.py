@@ -178,9 +178,10 @@ class Lexicon:
 
         Spans do not overlap; at each position the longest matching key wins.
         ``sources`` lists the tables to use, in order of preference for a span.
-        With ``alternatives`` every reading of a matched span is returned (the
-        query side ORs them); otherwise one reading per span, chosen by the
-        neighbouring tokens, or none when the evidence does not decide.
+        One reading per span, chosen by the neighbouring tokens, or none when
+        the evidence does not decide. With ``alternatives`` (for the query side,
+        which ORs them) an undecided span yields every reading not ruled out,
+        and a curated span all its readings, guarded ones included.
         """
         found: list[Expansion] = []
         longest_keys = self._longest
@@ -249,20 +250,22 @@ class Lexicon:
             candidates = by_source.get(source)
             if candidates is None:
                 continue
-            if alternatives:
-                return [r for r in candidates if r.words != key]
-            if source == MINED:
-                left = tokens[position - 1] if position > 0 else None
-                after = position + len(key)
-                right = tokens[after] if after < len(tokens) else None
-                chosen = self._decide_mined(key, candidates, left, right)
-                if chosen is not None:
-                    return [] if chosen.words == key else [chosen]
-            else:
+            if source != MINED:
+                if alternatives:
+                    return list(candidates)
                 # Curated tables list the preferred reading first.
                 for reading in candidates:
                     if not reading.guarded:
                         return [reading]
+                continue
+            left = tokens[position - 1] if position > 0 else None
+            after = position + len(key)
+            right = tokens[after] if after < len(tokens) else None
+            chosen = self._decide_mined(key, candidates, left, right)
+            if chosen is not None:
+                return [] if chosen.words == key else [chosen]
+            if alternatives:
+                return [r for r in candidates if r.words != key]
         return []
 
     def _decide_mined(
