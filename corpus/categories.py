@@ -22,6 +22,7 @@ from importlib import resources
 from pathlib import Path
 from types import ModuleType
 
+from corpus import datadir
 from corpus.records import Category, CodeRecord
 
 logger = logging.getLogger(__name__)
@@ -115,6 +116,19 @@ def assign_categories(
     tables = CategoryTables.load(layout)
     for record in records:
         yield categorize(record, tables)
+
+
+def assign(records: Iterable[CodeRecord], data_dir: Path) -> Iterator[CodeRecord]:
+    """Categories for the corpus loader, with BETOS names from ``data_dir``.
+
+    The layout table is the first ``record-layout-code-tables.csv`` found there.
+    """
+    layouts = [
+        s.path
+        for s in datadir.discover(data_dir)
+        if s.kind == datadir.HCPCS_CODE_TABLES
+    ]
+    return assign_categories(records, layouts[0] if layouts else None)
 
 
 def categorize(record: CodeRecord, tables: CategoryTables) -> CodeRecord:

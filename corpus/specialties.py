@@ -22,19 +22,25 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
+from corpus import datadir
 from corpus.categories import category_ids
 from corpus.records import SYSTEM_LABELS, CodeRecord
 from corpus.taxonomy import read_taxonomy
 
 logger = logging.getLogger(__name__)
 
+Mode = Literal["extend", "replace"]
 SPECIALTIES_FILE = "specialties.tsv"
 RULES_FILE = "specialty-rules.tsv"
 USER_COLUMNS = ["system", "code", "specialty"]
+# User files the corpus loader looks for at the top of the data directory.
+USER_FILES: dict[str, Mode] = {
+    "specialties.csv": "extend",
+    "specialties-replace.csv": "replace",
+}
 TIERS = ("add", "fallback")
 KINDS = ("range", "category", "keyword")
 ANY_SYSTEM = "*"
-Mode = Literal["extend", "replace"]
 # Turns a slug, label or NUCC name into a specialty id; the second argument
 # says where the name was read, or None to accept unknown names as new.
 Resolver = Callable[[str, str | None], str]
@@ -326,6 +332,31 @@ def _with_specialties(record: CodeRecord, ids: tuple[str, ...]) -> CodeRecord:
     copied.__dict__.update(record.__dict__)
     copied.__dict__["specialties"] = ids
     return copied
+
+
+def assign(records: Iterable[CodeRecord], data_dir: Path) -> Iterator[CodeRecord]:
+    """Specialties for the corpus loader, with the NUCC file and user file of
+    ``data_dir``.
+
+    The user file is ``specialties.csv`` (extend) or ``specialties-replace.csv``
+    (replace) at the top of ``data_dir``; having both is an error.
+    """
+    sources = datadir.discover(data_dir)
+    taxonomies = [s.path for s in sources if s.kind == datadir.NUCC_TAXONOMY]
+    present = [
+        (name, mode) for name, mode in USER_FILES.items() if (data_dir / name).is_file()
+    ]
+    if len(present) > 1:
+        raise SpecialtyError(
+            f"{data_dir}: both {' and '.join(n for n, _ in present)} exist; "
+            "keep one (extend or replace)"
+        )
+    user_file: Path | None = None
+    mode: Mode = "extend"
+    if present:
+        user_file, mode = data_dir / present[0][0], present[0][1]
+    rules = SpecialtyRules.load(taxonomies[0] if taxonomies else None, user_file, mode)
+    return assign_specialties(records, rules)
 
 
 def specialty_labels(rules: SpecialtyRules | None = None) -> dict[str, str]:

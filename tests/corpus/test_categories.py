@@ -13,6 +13,7 @@ import pytest
 
 from corpus.categories import (
     CategoryError,
+    assign,
     assign_categories,
     builtin_tables,
     category_ids,
@@ -219,3 +220,13 @@ def test_bad_layout_file_is_reported_with_its_name(tmp_path: Path) -> None:
     layout.write_text("kind,key,label\nBETOS,D1A,Supplies\n", encoding="utf-8")
     with pytest.raises(CategoryError, match=r"layout\.csv: header is .*'table'"):
         read_betos_labels(layout)
+
+
+@needs_shared
+def test_loader_hook_finds_the_layout_table_in_the_data_dir(tmp_path: Path) -> None:
+    (tmp_path / "hcpcs").mkdir()
+    (tmp_path / "hcpcs" / LAYOUT.name).symlink_to(LAYOUT.resolve())
+    item = CodeRecord("hcpcs", "A0425", "Ground mileage", "Ground mileage")
+    item = CodeRecord(**{**item.__dict__, "attributes": {"betos": "O1A"}})
+    (categorized,) = assign([item], tmp_path)
+    assert categorized.categories[1].label == read_betos_labels(LAYOUT)["O1A"]

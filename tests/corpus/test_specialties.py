@@ -14,6 +14,7 @@ from corpus.records import CodeRecord
 from corpus.specialties import (
     SpecialtyError,
     SpecialtyRules,
+    assign,
     assign_specialties,
     read_rules,
     read_specialties,
@@ -216,3 +217,21 @@ def test_specialty_labels_are_keyed_by_slugs() -> None:
     assert labels["radiology"] == "Radiology"
     assert labels["oncology"] == "Oncology"
     assert all(key == slugify(key) for key in labels)
+
+
+@needs_shared
+def test_loader_hook_reads_nucc_and_the_user_file_of_the_data_dir(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / NUCC.name).symlink_to(NUCC.resolve())
+    write_user_file(tmp_path / "specialties-replace.csv", ["hcpcs,A0425,chiropractic"])
+    mileage = record("Ground mileage, per statute mile", "hcpcs", "A0425")
+    wheelchair = record("Heavy duty wheelchair", "hcpcs", "E1290")
+
+    first, second = assign([mileage, wheelchair], tmp_path)
+    assert first.specialties == ("chiropractic",)
+    assert second.specialties == ("durable-medical-equipment",)
+
+    write_user_file(tmp_path / "specialties.csv", ["hcpcs,A0425,radiology"])
+    with pytest.raises(SpecialtyError, match=r"both specialties\.csv and"):
+        list(assign([mileage], tmp_path))
