@@ -23,6 +23,7 @@ from pathlib import Path
 from types import ModuleType
 
 from corpus import datadir
+from corpus.errors import CorpusError
 from corpus.records import Category, CodeRecord
 
 logger = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ SECTIONS_FILE = "hcpcs-sections.tsv"
 CHAPTER_PREFIX = f"{ICD10CM}:ch"
 
 
-class CategoryError(ValueError):
+class CategoryError(CorpusError, ValueError):
     """A category table is missing or malformed."""
 
 

@@ -24,6 +24,7 @@ from typing import Literal
 
 from corpus import datadir
 from corpus.categories import category_ids
+from corpus.errors import CorpusError
 from corpus.records import SYSTEM_LABELS, CodeRecord
 from corpus.taxonomy import read_taxonomy
 
@@ -51,7 +52,7 @@ _SLUG_GAP = re.compile(r"[^a-z0-9]+")
 _FIELD_BREAK = "|"
 
 
-class SpecialtyError(ValueError):
+class SpecialtyError(CorpusError, ValueError):
     """A specialty table, rule table or user file is malformed."""
 
 

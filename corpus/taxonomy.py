@@ -7,12 +7,14 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from corpus.errors import CorpusError
+
 logger = logging.getLogger(__name__)
 
 EXPECTED_COLUMNS = ("Code", "Grouping", "Classification", "Specialization")
 
 
-class TaxonomyError(ValueError):
+class TaxonomyError(CorpusError, ValueError):
     """The taxonomy file is missing, malformed or lacks an expected entry."""
 
 
