@@ -1,0 +1,261 @@
+"""Compact columns kept beside the Whoosh index and loaded into memory at search time.
+
+Whoosh's own matchers take 30-300 ms for a common two-word query over the full
+corpus (measured in ``benchmarks/bench_search.py``), too slow to count facets and
+totals on every keystroke. So after the Whoosh index is committed, the build reads
+its postings back once and stores, per term, the documents and a precomputed
+BM25F impact; per document, the few fields a result row shows and its facet values;
+and the vocabulary with document frequencies for spelling and completion. The
+arrays are memory-mapped ``.npy`` files, so every service process shares them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from whoosh.index import Index
+from whoosh.reading import IndexReader
+
+from corpus.records import CodeRecord
+from indexer.analysis import STOP_WORDS, words
+from indexer.schema import TEXT_FIELDS, category_ids
+
+K1 = 1.2
+FORMAT_VERSION = 2
+
+IntArray = npt.NDArray[np.int32]
+FloatArray = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class DocRow:
+    """What a result row needs of one document, kept in memory."""
+
+    key: str
+    code: str
+    system: str
+    title: str
+    short: str
+    expanded: str
+    parent: str | None
+    categories: tuple[str, ...]
+    specialties: tuple[str, ...]
+    billable: bool
+    effective: str | None
+    terminated: str | None
+
+
+@dataclass
+class Columns:
+    """The in-memory side of one built index."""
+
+    terms: dict[str, int]
+    offsets: npt.NDArray[np.int64]
+    postings_docs: IntArray
+    postings_impacts: FloatArray
+    docs: list[DocRow]
+    vocabulary: dict[str, int]
+    labels: dict[str, dict[str, str]]
+
+    def postings(self, term: str) -> tuple[IntArray, FloatArray] | None:
+        """The documents containing an index term, and the term's impact in each."""
+        index = self.terms.get(term)
+        if index is None:
+            return None
+        start, end = self.offsets[index], self.offsets[index + 1]
+        return self.postings_docs[start:end], self.postings_impacts[start:end]
+
+
+def _read_postings(
+    reader: IndexReader, field: str, term: bytes
+) -> Iterator[tuple[list[int], list[float]]]:
+    """Yield (docnums, weights) block by block for one term of one leaf reader."""
+    matcher = reader.postings(field, term)
+    if hasattr(matcher, "_read_ids"):
+        # Block-wise reading of Whoosh 2.7's W3 postings: one decode per block of
+        # 128 instead of one Python call per posting.
+        while matcher.is_active():
+            matcher._read_ids()
+            matcher._read_weights()
+            yield list(matcher._ids), list(matcher._weights)
+            matcher._next_block()
+        return
+    ids: list[int] = []
+    weights: list[float] = []
+    while matcher.is_active():
+        ids.append(matcher.id())
+        weights.append(matcher.weight())
+        matcher.next()
+    yield ids, weights
+
+
+PLAIN_FIELDS = ("title", "short")
+
+
+def compute_impacts(
+    index: Index,
+) -> dict[str, tuple[dict[str, int], Any, Any, Any]]:
+    """Read every text field's postings and fold them into BM25F impacts per term.
+
+    Returns two sets: ``full`` over every text field, and ``plain`` over the
+    descriptors alone (no expansions, synonyms or context), the baseline that
+    ``medcodes eval`` compares against.
+    """
+    per_field: dict[str, dict[str, list[tuple[IntArray, FloatArray]]]] = {}
+    with index.reader() as reader:
+        total_docs = reader.doc_count_all()
+        leaves = list(reader.leaf_readers())
+        for field, (weight, b) in TEXT_FIELDS.items():
+            per_term = per_field.setdefault(field, {})
+            lengths = np.zeros(total_docs, dtype=np.float32)
+            for leaf, offset in leaves:
+                for docnum in range(leaf.doc_count_all()):
+                    lengths[offset + docnum] = leaf.doc_field_length(docnum, field) or 0
+            average = float(lengths.mean()) or 1.0
+            norm = (1.0 - b) + b * lengths / average
+            for leaf, offset in leaves:
+                for term in leaf.lexicon(field):
+                    chunks = list(_read_postings(leaf, field, term))
+                    docs = np.fromiter(
+                        (d + offset for ids, _ in chunks for d in ids), dtype=np.int32
+                    )
+                    tfs = np.fromiter(
+                        (w for _, ws in chunks for w in ws), dtype=np.float32
+                    )
+                    contribution = (weight * tfs / norm[docs]).astype(np.float32)
+                    per_term.setdefault(term.decode("utf-8"), []).append(
+                        (docs, contribution)
+                    )
+    return {
+        "full": _fold(per_field, tuple(TEXT_FIELDS), total_docs),
+        "plain": _fold(per_field, PLAIN_FIELDS, total_docs),
+    }
+
+
+def _fold(
+    per_field: dict[str, dict[str, list[tuple[IntArray, FloatArray]]]],
+    chosen: tuple[str, ...],
+    total_docs: int,
+) -> tuple[dict[str, int], Any, Any, Any]:
+    """BM25F impacts over the chosen fields, as a term table and CSR arrays."""
+    per_term: dict[str, list[tuple[IntArray, FloatArray]]] = {}
+    for field in chosen:
+        for term, parts in per_field[field].items():
+            per_term.setdefault(term, []).extend(parts)
+    names = sorted(per_term)
+    offsets = np.zeros(len(names) + 1, dtype=np.int64)
+    all_docs: list[IntArray] = []
+    all_impacts: list[FloatArray] = []
+    for i, name in enumerate(names):
+        docs = np.concatenate([d for d, _ in per_term[name]])
+        contributions = np.concatenate([c for _, c in per_term[name]])
+        unique_docs, inverse = np.unique(docs, return_inverse=True)
+        pseudo_tf = np.bincount(inverse, weights=contributions).astype(np.float32)
+        df = len(unique_docs)
+        idf = math.log(1.0 + (total_docs - df + 0.5) / (df + 0.5))
+        impact = (idf * pseudo_tf * (K1 + 1) / (K1 + pseudo_tf)).astype(np.float32)
+        all_docs.append(unique_docs.astype(np.int32))
+        all_impacts.append(impact)
+        offsets[i + 1] = offsets[i] + df
+    terms = {name: i for i, name in enumerate(names)}
+    return terms, offsets, np.concatenate(all_docs), np.concatenate(all_impacts)
+
+
+def vocabulary_of(records: Iterable[CodeRecord]) -> dict[str, int]:
+    """Folded, unstemmed words with their document frequency, for spelling."""
+    counts: Counter[str] = Counter()
+    for record in records:
+        seen = set(words(record.title)) | set(words(record.short))
+        for synonym in record.synonyms:
+            seen.update(words(synonym))
+        counts.update(
+            w for w in seen if w.isalpha() and len(w) > 1 and w not in STOP_WORDS
+        )
+    return dict(counts)
+
+
+def doc_rows(index: Index) -> list[DocRow]:
+    """The in-memory row of every document, in docnum order."""
+    with index.searcher() as searcher:
+        rows: list[DocRow] = []
+        for stored in searcher.reader().all_stored_fields():
+            record = json.loads(stored["record"])
+            rows.append(
+                DocRow(
+                    key=stored["key"],
+                    code=record["code"],
+                    system=record["system"],
+                    title=record["title"],
+                    short=record["short"],
+                    expanded=stored.get("expanded", ""),
+                    parent=record["parent"],
+                    categories=tuple(filter(None, stored["category"].split(","))),
+                    specialties=tuple(record["specialties"]),
+                    billable=record["billable"],
+                    effective=record["effective"],
+                    terminated=record["terminated"],
+                )
+            )
+    return rows
+
+
+def write_columns(
+    index: Index,
+    directory: Path,
+    records: list[CodeRecord],
+    labels: dict[str, dict[str, str]],
+) -> None:
+    """Derive the columns from a committed Whoosh index and write them."""
+    directory.mkdir(parents=True, exist_ok=True)
+    impact_sets = compute_impacts(index)
+    term_lists: dict[str, list[str]] = {}
+    for name, (terms, offsets, docs, impacts) in impact_sets.items():
+        np.save(directory / f"{name}_offsets.npy", offsets)
+        np.save(directory / f"{name}_docs.npy", docs)
+        np.save(directory / f"{name}_impacts.npy", impacts)
+        term_lists[name] = sorted(terms, key=terms.__getitem__)
+    rows = doc_rows(index)
+    meta = {
+        "format": FORMAT_VERSION,
+        "terms": term_lists,
+        "docs": [list(row.__dict__.values()) for row in rows],
+        "vocabulary": vocabulary_of(records),
+        "labels": labels,
+    }
+    with open(directory / "meta.json", "w", encoding="utf-8") as handle:
+        json.dump(meta, handle, separators=(",", ":"))
+
+
+def load_columns(directory: Path, impacts: str = "full") -> Columns:
+    """Load the columns written by :func:`write_columns` (arrays memory-mapped).
+
+    ``impacts`` chooses the term impacts: ``full`` (every field) or ``plain``
+    (descriptors only, the evaluation baseline).
+    """
+    with open(directory / "meta.json", encoding="utf-8") as handle:
+        meta = json.load(handle)
+    if meta.get("format") != FORMAT_VERSION:
+        raise ValueError(
+            f"index columns in {directory} have format {meta.get('format')!r}, "
+            f"expected {FORMAT_VERSION}: rebuild the index with `medcodes build`"
+        )
+    docs = [
+        DocRow(*row[:7], tuple(row[7]), tuple(row[8]), *row[9:]) for row in meta["docs"]
+    ]
+    return Columns(
+        terms={term: i for i, term in enumerate(meta["terms"][impacts])},
+        offsets=np.load(directory / f"{impacts}_offsets.npy", mmap_mode="r"),
+        postings_docs=np.load(directory / f"{impacts}_docs.npy", mmap_mode="r"),
+        postings_impacts=np.load(directory / f"{impacts}_impacts.npy", mmap_mode="r"),
+        docs=docs,
+        vocabulary=meta["vocabulary"],
+        labels=meta["labels"],
+    )

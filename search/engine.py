@@ -1,0 +1,535 @@
+"""The search engine over one built index: ranked, faceted search and code details.
+
+Ranking order, from the relevance brief: an exact code, then a code prefix, then
+an exact phrase in a descriptor, then all words, then some words; within each,
+results found without spelling correction first, active codes before terminated
+ones, then BM25F score, where headers weigh a little less than billable codes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import threading
+import time
+from bisect import bisect_left
+from collections import OrderedDict
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+from whoosh import index as whoosh_index
+
+from indexer.abbreviations import Lexicon
+from indexer.analysis import STOP_WORDS, is_code_shaped, stem, terms
+from indexer.columns import Columns, load_columns
+from search.errors import CodeNotFound, IndexUnavailable, InvalidRequest, SearchTimeout
+from search.facets import FacetTable, Mask
+from search.highlight import highlight
+from search.matching import Match, Matcher
+from search.query import (
+    Alternative,
+    ParsedQuery,
+    Reading,
+    Slot,
+    clean,
+    normalize_code,
+    parse,
+)
+from search.results import (
+    CodeDetail,
+    CodeSuggestion,
+    FacetValue,
+    Hit,
+    Labelled,
+    MatchReason,
+    SearchRequest,
+    SearchResult,
+)
+from search.spelling import Speller
+
+log = logging.getLogger(__name__)
+
+MAX_LIMIT = 100
+MAX_OFFSET = 1000
+RERANK_DEPTH = 200
+HEADER_FACTOR = 0.85
+TIME_BUDGET_S = 2.0
+NEVER = np.iinfo(np.int32).max
+
+# A title made only of the query's words (and "unspecified", the default a coder
+# picks for a bare term) is the query's own code: "cataract" -> H26.9 "Unspecified
+# cataract" before "Congenital cataract".
+NEUTRAL_TERMS = frozenset({"unspecifi", "nos"})
+TITLE_BONUS = 8e6
+PHRASE_BONUS = 5e6
+
+# Rank keys are built from tiers, highest first; each tier is worth more than any
+# combination of the tiers below it.
+CODE_EXACT, CODE_PREFIX = 2.0, 1.0
+
+
+@dataclass
+class Ranked:
+    """Candidate documents of a query, their rank keys and how they matched."""
+
+    candidates: npt.NDArray[np.bool_]
+    keys: npt.NDArray[np.float64]
+    match: Match | None
+    code_tier: npt.NDArray[np.float32]
+    parsed: ParsedQuery
+    corrected_query: str | None
+
+
+def _days(value: str | None, default: int) -> int:
+    return dt.date.fromisoformat(value).toordinal() if value else default
+
+
+class Engine:
+    """Search over one build directory (a Whoosh index and its columns)."""
+
+    def __init__(self, build: Path, baseline: bool = False) -> None:
+        """Open a build; ``baseline`` switches off expansion, synonyms and correction.
+
+        The baseline is the same engine over the descriptors alone, which
+        ``medcodes eval`` measures side by side with the full one.
+        """
+        started = time.perf_counter()
+        self.build = build
+        self.baseline = baseline
+        try:
+            self.whoosh = whoosh_index.open_dir(str(build / "whoosh"))
+            impacts = "plain" if baseline else "full"
+            self.columns: Columns = load_columns(build / "columns", impacts)
+        except Exception as error:  # any damage reads as "unusable", with the cause
+            raise IndexUnavailable(
+                f"the index at {build} cannot be opened ({error}); rebuild it with "
+                "`medcodes build`"
+            ) from error
+        self.lexicon = None if baseline else Lexicon.load_default()
+        self.matcher = Matcher(self.columns)
+        self.speller = Speller(self.columns.vocabulary)
+        docs = self.columns.docs
+        self.size = len(docs)
+        self.facets = FacetTable(docs, self.columns.labels)
+        self.effective = np.asarray(
+            [_days(d.effective, 0) for d in docs], dtype=np.int32
+        )
+        self.terminated = np.asarray(
+            [_days(d.terminated, NEVER) for d in docs], dtype=np.int32
+        )
+        self.billable = np.asarray([d.billable for d in docs], dtype=bool)
+        self.by_code: dict[str, list[int]] = {}
+        for docnum, row in enumerate(docs):
+            self.by_code.setdefault(normalize_code(row.code), []).append(docnum)
+        self.sorted_codes = sorted(self.by_code)
+        order = sorted(range(self.size), key=lambda d: (docs[d].system, docs[d].code))
+        self.browse_rank = np.empty(self.size, dtype=np.float64)
+        self.browse_rank[np.asarray(order)] = np.arange(self.size, 0, -1)
+        self.children: dict[str, list[int]] = {}
+        for docnum, row in enumerate(docs):
+            if row.parent:
+                self.children.setdefault(f"{row.system}:{row.parent}", []).append(docnum)
+        self._whoosh_lock = threading.Lock()
+        self._searcher = self.whoosh.searcher()
+        self._cache: OrderedDict[object, SearchResult] = OrderedDict()
+        self._cache_lock = threading.Lock()
+        log.info(
+            "index opened: %d documents from %s in %.1f s",
+            self.size,
+            build,
+            time.perf_counter() - started,
+        )
+
+    # -- request checks ----------------------------------------------------------
+
+    def _check(self, request: SearchRequest) -> None:
+        if not 1 <= request.limit <= MAX_LIMIT:
+            raise InvalidRequest("limit", f"limit must be 1 to {MAX_LIMIT}")
+        if not 0 <= request.offset <= MAX_OFFSET:
+            raise InvalidRequest("offset", f"offset must be 0 to {MAX_OFFSET}")
+
+    def valid_mask(self, as_of: dt.date) -> Mask:
+        """Codes valid on a date."""
+        day = as_of.toordinal()
+        mask: Mask = (self.effective <= day) & (day <= self.terminated)
+        return mask
+
+    # -- matching ----------------------------------------------------------------
+
+    def code_matches(self, code: str) -> tuple[list[int], list[int]]:
+        """Documents whose code equals ``code``, and those it is a prefix of."""
+        exact = list(self.by_code.get(code, ()))
+        prefixed: list[int] = []
+        start = bisect_left(self.sorted_codes, code)
+        for other in self.sorted_codes[start : start + 5000]:
+            if not other.startswith(code):
+                break
+            if other != code:
+                prefixed.extend(self.by_code[other])
+        return exact, prefixed
+
+    def corrections(self, parsed: ParsedQuery) -> tuple[ParsedQuery, str | None]:
+        """Add spelling corrections to slots nothing satisfies; the new query text."""
+        changed = False
+        readings = []
+        replaced: dict[str, str] = {}
+        for reading in parsed.readings:
+            slots = []
+            for slot in reading.slots:
+                if any(self.matcher.has_postings(a) for a in slot.alternatives):
+                    slots.append(slot)
+                    continue
+                extra = []
+                for word, distance in self.speller.candidates(slot.text):
+                    weight = 0.6 if distance == 1 else 0.45
+                    extra.append(Alternative((stem(word),), word, "correction", weight))
+                    replaced.setdefault(slot.text, word)
+                if extra:
+                    changed = True
+                    slots.append(Slot(slot.text, (*slot.alternatives, *extra)))
+                else:
+                    slots.append(slot)
+            readings.append(Reading(tuple(slots)))
+        if not changed:
+            return parsed, None
+        corrected_text = " ".join(replaced.get(w, w) for w in parsed.words)
+        return (
+            ParsedQuery(parsed.text, parsed.words, parsed.code, tuple(readings)),
+            corrected_text,
+        )
+
+    def rank(self, text: str) -> Ranked:
+        """Match a query and compute every document's rank key (no filters yet)."""
+        parsed = parse(text, self.lexicon)
+        code_tier = np.zeros(self.size, dtype=np.float32)
+        if parsed.code:
+            exact, prefixed = self.code_matches(parsed.code)
+            code_tier[prefixed] = CODE_PREFIX
+            code_tier[exact] = CODE_EXACT
+        has_words = any(r.slots for r in parsed.readings)
+        if not has_words:
+            candidates = (
+                code_tier > 0 if parsed.code else np.ones(self.size, dtype=bool)
+            )
+            keys = self.browse_rank + code_tier * 1e9
+            return Ranked(candidates, keys, None, code_tier, parsed, None)
+
+        match = self.matcher.match(parsed.readings)
+        corrected_query = None
+        if not self.baseline and not (match.coverage >= 1.0).any():
+            corrected, corrected_query = self.corrections(parsed)
+            if corrected_query:
+                parsed = corrected
+                match = self.matcher.match(parsed.readings)
+        best = float(match.coverage.max()) if self.size else 0.0
+        if best >= 1.0:
+            candidates = match.coverage >= 1.0
+        elif best > 0:
+            # Widen: the documents that meet the most slots, but never fewer than
+            # half of them (one of two words).
+            floor = max(best, 0.5) if len(parsed.words) > 1 else best
+            candidates = match.coverage >= floor - 1e-6
+        else:
+            candidates = np.zeros(self.size, dtype=bool)
+        candidates = candidates | (code_tier > 0)
+
+        score = match.score * np.where(self.billable, 1.0, HEADER_FACTOR)
+        keys = (
+            code_tier.astype(np.float64) * 1e9
+            + np.round(match.coverage.astype(np.float64) * 20) * 1e6
+            + (~match.corrected) * 1e5
+            + score.astype(np.float64)
+        )
+        return Ranked(candidates, keys, match, code_tier, parsed, corrected_query)
+
+    # -- search ------------------------------------------------------------------
+
+    def search(self, request: SearchRequest) -> SearchResult:
+        """Ranked, faceted search; see the module docstring for the order."""
+        started = time.perf_counter()
+        self._check(request)
+        text = clean(request.query)
+        as_of = request.as_of or dt.date.today()
+        cache_key = (request, text, as_of)
+        with self._cache_lock:
+            cached = self._cache.get(cache_key)
+            if cached is not None:
+                self._cache.move_to_end(cache_key)
+                return cached
+
+        masks = {
+            name: self.facets.mask(name, values)
+            for name, values in request.selections().items()
+        }
+        ranked = self.rank(text)
+        base = ranked.candidates
+        if not request.include_terminated:
+            base = base & (self.valid_mask(as_of) | (ranked.code_tier >= CODE_EXACT))
+        self._check_budget(started)
+        facets = self.facets.count(base, masks)
+        selected = base
+        for mask in masks.values():
+            if mask is not None:
+                selected = selected & mask
+        total = int(selected.sum())
+        hits = self._page(ranked, selected, request, as_of)
+        result = SearchResult(
+            query=text,
+            total=total,
+            hits=hits,
+            facets=self._with_selected(facets, request),
+            did_you_mean=ranked.corrected_query,
+            corrected=ranked.corrected_query is not None,
+            took_ms=round((time.perf_counter() - started) * 1000, 2),
+        )
+        with self._cache_lock:
+            self._cache[cache_key] = result
+            if len(self._cache) > 512:
+                self._cache.popitem(last=False)
+        return result
+
+    def _check_budget(self, started: float) -> None:
+        if time.perf_counter() - started > TIME_BUDGET_S:
+            raise SearchTimeout(
+                f"the search ran past its {TIME_BUDGET_S:.0f} s budget and was stopped"
+            )
+
+    def _with_selected(
+        self, facets: dict[str, tuple[FacetValue, ...]], request: SearchRequest
+    ) -> dict[str, tuple[FacetValue, ...]]:
+        """Keep selected values listed even when nothing matches them any more."""
+        for name, values in request.selections().items():
+            present = {v.value for v in facets[name]}
+            missing = tuple(
+                FacetValue(v, self.facets.label(name, v), 0)
+                for v in values
+                if v not in present
+            )
+            facets[name] = facets[name] + missing
+        return facets
+
+    def _page(
+        self,
+        ranked: Ranked,
+        selected: Mask,
+        request: SearchRequest,
+        as_of: dt.date,
+    ) -> tuple[Hit, ...]:
+        docnums = np.flatnonzero(selected)
+        if len(docnums) == 0:
+            return ()
+        keys = ranked.keys[docnums]
+        active = self.valid_mask(as_of)[docnums]
+        keys = keys + active * 1e4
+        depth = min(len(docnums), max(RERANK_DEPTH, request.offset + request.limit))
+        if depth < len(docnums):
+            top = np.argpartition(-keys, depth - 1)[:depth]
+        else:
+            top = np.arange(len(docnums))
+        phrases = self._phrases(ranked)
+        query_terms = self._query_terms(ranked) | NEUTRAL_TERMS
+        complete = ranked.match.coverage if ranked.match is not None else None
+        boosted = []
+        for position in top:
+            docnum = int(docnums[position])
+            bonus = 0.0
+            if phrases and self._has_phrase(docnum, phrases):
+                bonus += PHRASE_BONUS
+            if complete is not None and complete[docnum] >= 1.0:
+                title = _terms_of(self.columns.docs[docnum].title)
+                if title and set(title) <= query_terms:
+                    bonus += TITLE_BONUS
+            boosted.append((float(keys[position]) + bonus, -docnum))
+        boosted.sort(reverse=True)
+        window = boosted[request.offset : request.offset + request.limit]
+        return tuple(
+            self._hit(-neg, key, ranked, request.explain) for key, neg in window
+        )
+
+    # -- phrases, hits, explanations ----------------------------------------------
+
+    def _phrases(self, ranked: Ranked) -> list[tuple[str, ...]]:
+        """Term sequences that count as the query's exact phrase (two words or more)."""
+        phrases: list[tuple[str, ...]] = []
+        base = [w for w in ranked.parsed.words if w not in STOP_WORDS]
+        if len(base) >= 2:
+            phrases.append(tuple(stem(w) for w in base))
+        for reading in ranked.parsed.readings:
+            for slot in reading.slots:
+                for alternative in slot.alternatives:
+                    if len(alternative.terms) >= 2 and alternative.kind == "lay":
+                        phrases.append(alternative.terms)
+        return phrases
+
+    def _has_phrase(self, docnum: int, phrases: list[tuple[str, ...]]) -> bool:
+        row = self.columns.docs[docnum]
+        for text in (row.title, row.short, row.expanded):
+            sequence = _terms_of(text)
+            for phrase in phrases:
+                n = len(phrase)
+                if any(sequence[i : i + n] == phrase for i in range(len(sequence))):
+                    return True
+        return False
+
+    def _labelled(self, facet: str, values: tuple[str, ...]) -> tuple[Labelled, ...]:
+        return tuple(Labelled(v, self.facets.label(facet, v)) for v in values)
+
+    def _hit(self, docnum: int, key: float, ranked: Ranked, explain: bool) -> Hit:
+        row = self.columns.docs[docnum]
+        categories = self._labelled("category", row.categories)
+        matched_terms = self._query_terms(ranked)
+        match_kind = self._match_kind(docnum, ranked)
+        return Hit(
+            code=row.code,
+            system=row.system,
+            title=row.title,
+            short=row.short,
+            category=categories[-1] if categories else None,
+            categories=categories,
+            specialties=self._labelled("specialty", row.specialties),
+            billable=row.billable,
+            terminated=row.terminated,
+            score=round(float(ranked.match.score[docnum]), 4) if ranked.match else 0.0,
+            match=match_kind,
+            highlight={
+                "title": highlight(row.title, matched_terms),
+                "short": highlight(row.short, matched_terms),
+            },
+            explain=self._explain(docnum, ranked) if explain else (),
+        )
+
+    def _query_terms(self, ranked: Ranked) -> set[str]:
+        found: set[str] = set()
+        for reading in ranked.parsed.readings:
+            for slot in reading.slots:
+                for alternative in slot.alternatives:
+                    found.update(alternative.terms)
+        return found
+
+    def _match_kind(self, docnum: int, ranked: Ranked) -> str:
+        tier = ranked.code_tier[docnum]
+        if tier >= CODE_EXACT:
+            return "code"
+        if tier >= CODE_PREFIX:
+            return "code prefix"
+        if ranked.match is None:
+            return "browse"
+        if ranked.match.corrected[docnum]:
+            return "corrected"
+        if ranked.match.coverage[docnum] >= 1.0:
+            return "all words"
+        return "some words"
+
+    def _explain(self, docnum: int, ranked: Ranked) -> tuple[MatchReason, ...]:
+        if ranked.match is None:
+            return ()
+        reading = ranked.parsed.readings[int(ranked.match.reading[docnum])]
+        record = self.record_data(docnum)
+        fields = {
+            "title": set(_terms_of(record["title"])),
+            "short": set(_terms_of(record["short"])),
+            "expanded": set(_terms_of(self.columns.docs[docnum].expanded)),
+            "synonyms": {t for s in record["synonyms"] for t in _terms_of(s)},
+            "context": {t for s in record["context"] for t in _terms_of(s)},
+        }
+        reasons = []
+        for slot in reading.slots:
+            for alternative in slot.alternatives:
+                found = self.matcher.alternative(alternative.terms)
+                if found is None:
+                    continue
+                position = np.searchsorted(found[0], docnum)
+                if position < len(found[0]) and found[0][position] == docnum:
+                    where = tuple(
+                        name
+                        for name, present in fields.items()
+                        if set(alternative.terms) <= present
+                    )
+                    reasons.append(
+                        MatchReason(slot.text, alternative.label, alternative.kind, where)
+                    )
+                    break
+        return tuple(reasons)
+
+    # -- records -----------------------------------------------------------------
+
+    def record_data(self, docnum: int) -> dict[str, object]:
+        """The full stored record of a document."""
+        with self._whoosh_lock:
+            stored = self._searcher.stored_fields(docnum)
+        data: dict[str, object] = json.loads(stored["record"])
+        return data
+
+    def find(self, code: str, system: str | None = None) -> int:
+        """The docnum of a code (any format), optionally in one system."""
+        for docnum in self.by_code.get(normalize_code(code), ()):
+            if system is None or self.columns.docs[docnum].system == system:
+                return docnum
+        where = f" in {system}" if system else ""
+        raise CodeNotFound(f"no code {code!r}{where} in the index")
+
+    def detail(self, code: str, system: str | None = None) -> CodeDetail:
+        """Every field of a code, its parent and children, labels and RVUs."""
+        docnum = self.find(code, system)
+        row = self.columns.docs[docnum]
+        record = self.record_data(docnum)
+        parent = None
+        if row.parent:
+            for other in self.by_code.get(normalize_code(row.parent), ()):
+                if self.columns.docs[other].system == row.system:
+                    parent = self._suggestion(other)
+        children = tuple(
+            self._suggestion(d) for d in self.children.get(f"{row.system}:{row.code}", ())
+        )
+        attributes = record.get("attributes", {})
+        rvu = {
+            k: v
+            for k, v in (attributes.items() if isinstance(attributes, dict) else ())
+            if "rvu" in k or k in ("status", "global_days")
+        }
+        return CodeDetail(
+            record=record,
+            parent=parent,
+            children=children,
+            categories=self._labelled("category", row.categories),
+            specialties=self._labelled("specialty", row.specialties),
+            rvu=rvu,
+        )
+
+    def _suggestion(self, docnum: int) -> CodeSuggestion:
+        row = self.columns.docs[docnum]
+        return CodeSuggestion(row.code, row.system, row.title)
+
+    def all_facets(self) -> dict[str, tuple[FacetValue, ...]]:
+        """Every facet value with its count over the whole index."""
+        return self.facets.count(np.ones(self.size, dtype=bool), {})
+
+    def close(self) -> None:
+        """Release the Whoosh searcher."""
+        self._searcher.close()
+
+
+@lru_cache(maxsize=100_000)
+def _terms_of(text: str) -> tuple[str, ...]:
+    return tuple(terms(text))
+
+
+def validate_as_of(value: str | None) -> dt.date | None:
+    """Parse an ``as_of`` date (YYYY-MM-DD)."""
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InvalidRequest(
+            "as_of", f"as_of must be a date as YYYY-MM-DD, not {value!r}"
+        ) from None
+
+
+def is_code_query(text: str) -> bool:
+    """Whether the whole query looks like a code."""
+    return is_code_shaped(text.strip().lower())

@@ -1,0 +1,130 @@
+"""Matching readings against the in-memory postings: coverage and BM25F score.
+
+For every document the matcher works out how many of a reading's slots it
+satisfies (its *coverage*), the summed impact of the best alternative per slot
+(its *score*), and whether any slot was satisfied only through a spelling
+correction. All of it is dense arithmetic over one array per quantity, which is
+what makes totals and facet counts exact and cheap on every query.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from indexer.columns import Columns
+from search.query import Alternative, Reading
+
+Floats = npt.NDArray[np.float32]
+Ints = npt.NDArray[np.int32]
+
+CACHE_SIZE = 4096
+
+
+@dataclass
+class Match:
+    """Per-document outcome of matching a query (arrays of the index's size)."""
+
+    coverage: Floats  # share of slots satisfied, 0..1
+    score: Floats
+    corrected: npt.NDArray[np.bool_]  # some slot met only through a correction
+    reading: npt.NDArray[np.int8]  # which reading gave the best outcome
+
+
+class Matcher:
+    """Scores readings over one index's postings, caching alternatives' postings."""
+
+    def __init__(self, columns: Columns) -> None:
+        self.columns = columns
+        self.size = len(columns.docs)
+        self._cache: OrderedDict[tuple[str, ...], tuple[Ints, Floats] | None] = (
+            OrderedDict()
+        )
+        self._lock = threading.Lock()
+
+    def alternative(self, terms: tuple[str, ...]) -> tuple[Ints, Floats] | None:
+        """Documents containing all ``terms``, with the summed impacts."""
+        with self._lock:
+            if terms in self._cache:
+                self._cache.move_to_end(terms)
+                return self._cache[terms]
+        result = self._intersect(terms)
+        with self._lock:
+            self._cache[terms] = result
+            if len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return result
+
+    def _intersect(self, terms: tuple[str, ...]) -> tuple[Ints, Floats] | None:
+        lists = []
+        for term in dict.fromkeys(terms):
+            postings = self.columns.postings(term)
+            if postings is None:
+                return None
+            lists.append(postings)
+        lists.sort(key=lambda p: len(p[0]))
+        docs, impacts = np.asarray(lists[0][0]), np.asarray(lists[0][1])
+        for other_docs, other_impacts in lists[1:]:
+            docs, mine, theirs = np.intersect1d(
+                docs, other_docs, assume_unique=True, return_indices=True
+            )
+            impacts = impacts[mine] + np.asarray(other_impacts)[theirs]
+            if len(docs) == 0:
+                break
+        return docs.astype(np.int32), impacts.astype(np.float32)
+
+    def has_postings(self, alternative: Alternative) -> bool:
+        """Whether any document satisfies this alternative."""
+        found = self.alternative(alternative.terms)
+        return found is not None and len(found[0]) > 0
+
+    def match_reading(self, reading: Reading) -> Match:
+        """Coverage, score and correction flags of one reading for every document."""
+        satisfied = np.zeros(self.size, dtype=np.int16)
+        satisfied_exactly = np.zeros(self.size, dtype=np.int16)
+        score = np.zeros(self.size, dtype=np.float32)
+        for slot in reading.slots:
+            best = np.zeros(self.size, dtype=np.float32)
+            exact = np.zeros(self.size, dtype=bool)
+            for alternative in slot.alternatives:
+                found = self.alternative(alternative.terms)
+                if found is None or len(found[0]) == 0:
+                    continue
+                docs, impacts = found
+                weighted = impacts * alternative.weight
+                current = best[docs]
+                better = weighted > current
+                best[docs[better]] = weighted[better]
+                if alternative.kind != "correction":
+                    exact[docs] = True
+            hit = best > 0
+            satisfied += hit
+            satisfied_exactly += exact
+            score += best
+        slots = max(len(reading.slots), 1)
+        return Match(
+            coverage=(satisfied / slots).astype(np.float32),
+            score=score,
+            corrected=satisfied_exactly < satisfied,
+            reading=np.zeros(self.size, dtype=np.int8),
+        )
+
+    def match(self, readings: tuple[Reading, ...]) -> Match:
+        """The best reading per document."""
+        best = self.match_reading(readings[0])
+        for number, reading in enumerate(readings[1:], start=1):
+            other = self.match_reading(reading)
+            better = (other.coverage > best.coverage) | (
+                (other.coverage == best.coverage) & (other.score > best.score)
+            )
+            best.coverage = np.where(better, other.coverage, best.coverage)
+            best.score = np.where(better, other.score, best.score)
+            best.corrected = np.where(better, other.corrected, best.corrected)
+            best.reading = np.where(better, np.int8(number), best.reading).astype(
+                np.int8
+            )
+        return best

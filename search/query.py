@@ -1,0 +1,116 @@
+"""Query understanding: what the user typed, turned into slots of alternatives.
+
+A query is a sequence of *slots*, one per typed word; a document matches a slot
+when it matches any of the slot's *alternatives*: the word itself, an expansion of
+it ("fx" -> "fracture"), or a spelling correction. A multi-word expansion ("heart
+attack" -> "myocardial infarction") gives a second *reading* in which one slot
+stands for the whole span. Nothing here is Whoosh query syntax: operators, field
+names, quotes and wildcards typed by a user are only words.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from indexer.abbreviations import Lexicon
+from indexer.analysis import STOP_WORDS, fold, is_code_shaped, stem, words
+
+MAX_QUERY_CHARS = 256
+MAX_WORDS = 16
+MAX_WORD_CHARS = 48
+MAX_READINGS = 4
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """One way to satisfy a slot: all of ``terms`` must occur in the document."""
+
+    terms: tuple[str, ...]
+    label: str
+    kind: str  # "word", "expansion", "lay", "correction", "prefix"
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A typed word (or span of words) and the alternatives that satisfy it."""
+
+    text: str
+    alternatives: tuple[Alternative, ...]
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One interpretation of the whole query as slots."""
+
+    slots: tuple[Slot, ...]
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    """A cleaned query, its words, the code it may be and its readings."""
+
+    text: str
+    words: tuple[str, ...]
+    code: str | None
+    readings: tuple[Reading, ...]
+
+
+def clean(text: str) -> str:
+    """Bound and tidy raw input: no control characters, single spaces, length cap."""
+    text = _CONTROL.sub(" ", text)[:MAX_QUERY_CHARS]
+    return " ".join(text.split())
+
+
+def normalize_code(text: str) -> str:
+    """A code as compared: upper case, no dots or spaces (``e11.9`` -> ``E119``)."""
+    return re.sub(r"[\s.]", "", text).upper()
+
+
+def _code_candidate(text: str, typed: list[str]) -> str | None:
+    compact = text.replace(" ", "")
+    if len(typed) == 1 and (is_code_shaped(fold(compact)) or compact.endswith(".")):
+        return normalize_code(compact)
+    return None
+
+
+def word_alternative(word: str, kind: str = "word", weight: float = 1.0) -> Alternative:
+    """The alternative for a single word as typed."""
+    return Alternative((stem(word),), word, kind, weight)
+
+
+def parse(text: str, lexicon: Lexicon | None) -> ParsedQuery:
+    """Parse a query into readings. ``text`` must already be :func:`clean`.
+
+    With no lexicon, words stand for themselves only (the evaluation baseline).
+    """
+    typed = [w[:MAX_WORD_CHARS] for w in words(text)][:MAX_WORDS]
+    content = [w for w in typed if w not in STOP_WORDS] or typed
+    code = _code_candidate(text, typed)
+
+    expansions = lexicon.expand(content) if lexicon else []
+    by_start: dict[int, list[Alternative]] = {}
+    spans: list[tuple[int, int, Alternative]] = []
+    for expansion in expansions:
+        terms = tuple(stem(w) for w in expansion.words if w not in STOP_WORDS)
+        if not terms:
+            continue
+        kind = "lay" if expansion.source == "lay" else "expansion"
+        alternative = Alternative(terms, " ".join(expansion.words), kind, 0.95)
+        if expansion.end - expansion.start == 1:
+            by_start.setdefault(expansion.start, []).append(alternative)
+        else:
+            spans.append((expansion.start, expansion.end, alternative))
+
+    base = tuple(
+        Slot(word, (word_alternative(word), *by_start.get(i, ())))
+        for i, word in enumerate(content)
+    )
+    readings = [Reading(base)]
+    for start, end, alternative in spans[: MAX_READINGS - 1]:
+        span_slot = Slot(" ".join(content[start:end]), (alternative,))
+        readings.append(Reading((*base[:start], span_slot, *base[end:])))
+    return ParsedQuery(text, tuple(typed), code, tuple(readings))

@@ -1,0 +1,103 @@
+"""Spelling correction against the index vocabulary.
+
+Candidates come from a deletion index (the SymSpell idea: a word and a typo of it
+within edit distance two share a string reached by deleting at most one character
+from each, or two from one), so a lookup is a few dozen dictionary probes rather
+than a scan of the vocabulary. Candidates are then ranked by true
+Damerau-Levenshtein distance, then by how many codes use the word.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable
+
+MIN_WORD = 4
+MAX_DISTANCE = 2
+
+
+def _deletes(word: str) -> set[str]:
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+def distance(a: str, b: str) -> int:
+    """Optimal string alignment distance (Damerau-Levenshtein, adjacent swaps)."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+class Speller:
+    """Finds the vocabulary words nearest to a misspelt one."""
+
+    def __init__(self, vocabulary: dict[str, int]) -> None:
+        self.vocabulary = vocabulary
+        self.sorted_words = sorted(vocabulary)
+        self._index: dict[str, list[str]] = {}
+        for word in vocabulary:
+            if len(word) < MIN_WORD - 1:
+                continue
+            for key in (word, *_deletes(word)):
+                self._index.setdefault(key, []).append(word)
+
+    def is_known(self, word: str) -> bool:
+        """Whether ``word`` occurs in the vocabulary as it is."""
+        return word in self.vocabulary
+
+    def candidates(self, word: str, limit: int = 3) -> list[tuple[str, int]]:
+        """Nearest vocabulary words as (word, distance), best first."""
+        if len(word) < MIN_WORD or not word.isalpha():
+            return []
+        probes = {word} | _deletes(word)
+        if len(word) > MIN_WORD:
+            probes |= {d2 for d1 in _deletes(word) for d2 in _deletes(d1)}
+        found: dict[str, int] = {}
+        for probe in probes:
+            for candidate in self._index.get(probe, ()):
+                if candidate not in found and candidate != word:
+                    found[candidate] = distance(word, candidate)
+        allowed = 1 if len(word) < 6 else MAX_DISTANCE
+        ranked = sorted(
+            (d, -self.vocabulary[w], w) for w, d in found.items() if d <= allowed
+        )
+        return [(w, d) for d, _, w in ranked[:limit]]
+
+    def completions(self, prefix: str, limit: int) -> list[str]:
+        """Vocabulary words starting with ``prefix``, most used first."""
+        start = bisect.bisect_left(self.sorted_words, prefix)
+        end = bisect.bisect_left(self.sorted_words, prefix + "\uffff")
+        span = self.sorted_words[start:end]
+        if len(span) > limit:
+            span = sorted(span, key=lambda w: -self.vocabulary[w])[:limit]
+        else:
+            span = sorted(span, key=lambda w: -self.vocabulary[w])
+        return span
+
+    def fuzzy_prefixes(self, prefix: str) -> Iterable[str]:
+        """Prefixes within one edit of ``prefix`` that begin some vocabulary word."""
+        letters = "abcdefghijklmnopqrstuvwxyz"
+        variants = _deletes(prefix)
+        for i in range(len(prefix) + 1):
+            for letter in letters:
+                variants.add(prefix[:i] + letter + prefix[i:])
+                if i < len(prefix):
+                    variants.add(prefix[:i] + letter + prefix[i + 1 :])
+        for i in range(len(prefix) - 1):
+            variants.add(prefix[:i] + prefix[i + 1] + prefix[i] + prefix[i + 2 :])
+        variants.discard(prefix)
+        for variant in sorted(variants):
+            if len(variant) < MIN_WORD - 1:
+                continue
+            position = bisect.bisect_left(self.sorted_words, variant)
+            if position < len(self.sorted_words) and self.sorted_words[
+                position
+            ].startswith(variant):
+                yield variant
