@@ -108,7 +108,7 @@ class MinedEntry:
             self.abbreviation,
             self.expansion,
             str(self.pairs),
-            f"{self.share:.3f}",
+            f"{self.share:.4f}",
             contexts,
             self.example,
         ]
@@ -442,7 +442,8 @@ def mine_lexicon(
             if (token, stems) not in seen:
                 seen.add((token, stems))
                 found.pairs += 1
-                found.example = found.example or pair.key
+                # The smallest code, so that the row does not depend on order.
+                found.example = min(found.example or pair.key, pair.key)
             found.certain += index in alignment.certain
             found.contexts.update(_neighbours(short, readings, index))
 
@@ -530,8 +531,10 @@ def _entries_for(
         if not _is_supported(token, form, found, share, sole, min_pairs):
             continue
         kept.append(_entry(token, form, found, share))
-    if kept and as_written is not None and written_pairs >= min_pairs:
-        kept.append(_entry(token, (token,), as_written, written_pairs / total))
+    written_share = written_pairs / total
+    enough = written_share >= MIN_SHARE or written_pairs >= MIN_PAIRS_ANY_SHARE
+    if kept and as_written is not None and written_pairs >= min_pairs and enough:
+        kept.append(_entry(token, (token,), as_written, written_share))
     return sorted(kept, key=lambda e: (-e.pairs, e.expansion))
 
 
