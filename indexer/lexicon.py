@@ -61,7 +61,7 @@ MIN_SHARE_ONE_LETTER = 0.5
 # that is not far more often abbreviated, is an ordinary word ("transport").
 WORD_DOCUMENTS = 3
 WORD_RATIO = 0.25
-MAX_SPAN = 4
+MAX_SPAN = 5
 # How much a first-pass share weighs against the shape of a match.
 PRIOR_WEIGHT = 1.0
 MAX_CONTEXTS = 30
@@ -255,6 +255,8 @@ def is_abbreviation_of(token: str, words: Sequence[str]) -> bool:
         if len(letters) == 2 and letters[1] == "x":
             return True
         return _is_subsequence(letters, word)
+    if words[0] in FUNCTION_WORDS or words[-1] in FUNCTION_WORDS:
+        return False  # "onl" is not "of normal"; "eoc" is "episode of care"
     if len(letters) < len(words) or not all(word.isalpha() for word in words):
         return False
     return _splits_into(letters, words)
@@ -417,7 +419,7 @@ def mine_lexicon(
     started = time.perf_counter()
     source = list(pairs) if pairs is not None else read_pairs()
     tokenized = [
-        (pair, tokenize_for_expansion(pair.short), tokenize_for_expansion(pair.long))
+        (pair, tokenize_for_expansion(pair.short), _long_words(pair.long))
         for pair in source
     ]
     prior = _first_pass_prior([(short, long) for _, short, long in tokenized])
@@ -475,6 +477,11 @@ def _first_pass_prior(pairs: Sequence[tuple[list[str], list[str]]]) -> Prior:
 def _stems(words: tuple[str, ...]) -> tuple[str, ...]:
     """The Snowball stems of a reading."""
     return tuple(_STEMMER.stem(word) for word in words)
+
+
+def _long_words(text: str) -> list[str]:
+    """Words of a long descriptor; "reason(s)" reads "reason", not "reason s"."""
+    return tokenize_for_expansion(text.replace("(s)", "").replace("(S)", ""))
 
 
 def _is_candidate(token: str) -> bool:
