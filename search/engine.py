@@ -452,7 +452,6 @@ class Engine:
                     reasons.append(
                         MatchReason(slot.text, alternative.label, alternative.kind, where)
                     )
-                    break
         return tuple(reasons)
 
     # -- records -----------------------------------------------------------------

@@ -1,0 +1,187 @@
+"""Search over the full corpus: the worked example, codes, facets, typos, explain."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from search.engine import Engine
+from search.errors import InvalidRequest
+from search.results import SearchRequest
+
+pytestmark = pytest.mark.full
+
+
+def top_codes(engine: Engine, query: str, **options: object) -> list[str]:
+    request = SearchRequest(query=query, **options)  # type: ignore[arg-type]
+    return [hit.code for hit in engine.search(request).hits]
+
+
+@pytest.mark.parametrize(
+    "query", ["bone scan medical reason", "bone scn", "doc med rsn", "m1427", "M1427"]
+)
+def test_worked_example_puts_m1427_first(engine: Engine, query: str) -> None:
+    assert top_codes(engine, query)[0] == "M1427"
+
+
+def test_doc_med_rsn_bone_scn_explains_medical_not_medial(engine: Engine) -> None:
+    result = engine.search(SearchRequest(query="doc med rsn bone scn", explain=True))
+    hit = result.hits[0]
+    assert hit.code == "M1427"
+    matched: dict[str, set[str]] = {}
+    for reason in hit.explain:
+        matched.setdefault(reason.typed, set()).add(reason.matched)
+    assert "medical" in matched["med"]
+    assert "reason" in matched["rsn"]
+    assert "scan" in matched["scn"]
+    assert all("medial" not in found for found in matched.values())
+
+
+@pytest.mark.parametrize("query", ["E119", "e11.9", "E11.9", "e119"])
+def test_icd_code_in_any_format(engine: Engine, query: str) -> None:
+    assert top_codes(engine, query)[0] == "E11.9"
+
+
+def test_code_prefix_lists_the_family(engine: Engine) -> None:
+    codes = top_codes(engine, "E11", limit=20)
+    assert codes[0] == "E11"
+    assert all(code.replace(".", "").startswith("E11") for code in codes)
+
+
+def test_typo_is_corrected_and_reported(engine: Engine) -> None:
+    result = engine.search(SearchRequest(query="pnuemonia"))
+    assert result.did_you_mean == "pneumonia"
+    assert result.corrected
+    assert "pneumonia" in result.hits[0].title.lower()
+
+
+def test_correct_spelling_is_not_corrected(engine: Engine) -> None:
+    result = engine.search(SearchRequest(query="pneumonia"))
+    assert result.did_you_mean is None
+    assert all(hit.match != "corrected" for hit in result.hits)
+
+
+def test_highlight_marks_matched_words_and_escapes_the_rest(engine: Engine) -> None:
+    hit = engine.search(SearchRequest(query="bone scan medical reason")).hits[0]
+    assert "<mark>bone</mark> <mark>scan</mark>" in hit.highlight["title"]
+    stripped = hit.highlight["title"].replace("<mark>", "").replace("</mark>", "")
+    assert "<" not in stripped
+
+
+def test_paging_is_consistent(engine: Engine) -> None:
+    first = top_codes(engine, "wheelchair", limit=10)
+    second = top_codes(engine, "wheelchair", limit=5, offset=5)
+    assert first[5:] == second
+
+
+def test_limits_are_checked(engine: Engine) -> None:
+    with pytest.raises(InvalidRequest, match="limit"):
+        engine.search(SearchRequest(query="x", limit=0))
+    with pytest.raises(InvalidRequest, match="unknown specialty"):
+        engine.search(SearchRequest(query="x", specialties=("no-such-thing",)))
+
+
+def _brute_force_counts(
+    engine: Engine, query: str, selections: dict[str, tuple[str, ...]]
+) -> dict[str, dict[str, int]]:
+    """Facet counts computed the slow way: one document at a time."""
+    ranked = engine.rank(query)
+    valid = engine.valid_mask(dt.date.today()) | (ranked.code_tier >= 2)
+    docs = engine.columns.docs
+
+    def values(docnum: int, facet: str) -> tuple[str, ...]:
+        row = docs[docnum]
+        if facet == "system":
+            return (row.system,)
+        return row.categories if facet == "category" else row.specialties
+
+    counts: dict[str, dict[str, int]] = {}
+    for facet in ("system", "category", "specialty"):
+        tally: dict[str, int] = {}
+        for docnum in np.flatnonzero(ranked.candidates & valid):
+            others_ok = all(
+                not chosen or set(values(int(docnum), other)) & set(chosen)
+                for other, chosen in selections.items()
+                if other != facet
+            )
+            if others_ok:
+                for value in values(int(docnum), facet):
+                    tally[value] = tally.get(value, 0) + 1
+        counts[facet] = tally
+    return counts
+
+
+@pytest.mark.parametrize(
+    ("query", "selections"),
+    [
+        ("wheelchair", {"specialty": ("durable-medical-equipment",)}),
+        ("fracture femur", {"specialty": ("orthopaedic-surgery", "emergency-medicine")}),
+        ("bone scan", {"system": ("hcpcs",), "specialty": ("radiology",)}),
+        ("", {"category": ("icd10cm:ch09",)}),
+    ],
+)
+def test_disjunctive_facet_counts_match_brute_force(
+    engine: Engine, query: str, selections: dict[str, tuple[str, ...]]
+) -> None:
+    request = SearchRequest(
+        query=query,
+        systems=selections.get("system", ()),
+        categories=selections.get("category", ()),
+        specialties=selections.get("specialty", ()),
+    )
+    result = engine.search(request)
+    expected = _brute_force_counts(engine, query, selections)
+    for facet, values in result.facets.items():
+        got = {v.value: v.count for v in values if v.count}
+        assert got == expected[facet], facet
+
+
+def test_selecting_a_specialty_narrows_results_but_not_its_own_counts(
+    engine: Engine,
+) -> None:
+    everything = engine.search(SearchRequest(query="wheelchair"))
+    chosen = everything.facets["specialty"][1]
+    narrowed = engine.search(
+        SearchRequest(query="wheelchair", specialties=(chosen.value,))
+    )
+    assert narrowed.total == chosen.count < everything.total
+    before = {v.value: v.count for v in everything.facets["specialty"]}
+    after = {v.value: v.count for v in narrowed.facets["specialty"]}
+    assert before == after
+
+
+def test_category_filter_on_a_parent_includes_children(engine: Engine) -> None:
+    chapter = engine.search(SearchRequest(query="", categories=("icd10cm:ch04",)))
+    block = engine.search(SearchRequest(query="", categories=("icd10cm:E08-E13",)))
+    assert block.total < chapter.total
+    assert all(hit.code.startswith("E") for hit in chapter.hits)
+
+
+def test_every_code_has_a_category_and_a_specialty(engine: Engine) -> None:
+    docs = engine.columns.docs
+    assert len(docs) > 100_000
+    assert not [row.code for row in docs if not row.categories]
+    assert not [row.code for row in docs if not row.specialties]
+
+
+def test_m1427_specialties(engine: Engine) -> None:
+    hit = engine.search(SearchRequest(query="M1427")).hits[0]
+    ids = {s.id for s in hit.specialties}
+    assert {"radiology", "nuclear-medicine", "oncology"} <= ids
+
+
+def test_empty_query_browses_everything_valid(engine: Engine) -> None:
+    result = engine.search(SearchRequest(query=""))
+    valid = int(engine.valid_mask(dt.date.today()).sum())
+    assert result.total == valid
+    assert sum(v.count for v in result.facets["system"]) == valid
+
+
+def test_detail_has_hierarchy(engine: Engine) -> None:
+    detail = engine.detail("e119")
+    assert detail.record["code"] == "E11.9"
+    assert detail.parent is not None and detail.parent.code == "E11"
+    parent = engine.detail("E11")
+    assert any(child.code == "E11.9" for child in parent.children)

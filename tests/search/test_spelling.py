@@ -1,0 +1,27 @@
+"""Spelling correction over a vocabulary."""
+
+from __future__ import annotations
+
+from search.spelling import Speller, distance
+
+
+def test_distance_counts_adjacent_swaps_once() -> None:
+    assert distance("pnuemonia", "pneumonia") == 1
+    assert distance("anemea", "anemia") == 1
+    assert distance("abc", "abc") == 0
+    assert distance("", "abc") == 3
+
+
+def test_candidates_prefer_nearest_then_most_used() -> None:
+    speller = Speller({"pneumonia": 50, "pneumonitis": 10, "dementia": 30, "anemia": 9})
+    assert speller.candidates("pnuemonia")[0] == ("pneumonia", 1)
+    assert speller.candidates("dimentia")[0] == ("dementia", 1)
+    assert speller.candidates("xyzzy") == []
+    # Short words are never corrected: too many near neighbours.
+    assert speller.candidates("abc") == []
+
+
+def test_completions_by_use() -> None:
+    speller = Speller({"scan": 5, "scar": 9, "scalp": 1, "bone": 3})
+    assert speller.completions("sc", 2) == ["scar", "scan"]
+    assert list(speller.fuzzy_prefixes("bnoe")) == ["bone"]
