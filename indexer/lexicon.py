@@ -255,8 +255,10 @@ def is_abbreviation_of(token: str, words: Sequence[str]) -> bool:
         if len(letters) == 2 and letters[1] == "x":
             return True
         return _is_subsequence(letters, word)
-    if words[0] in FUNCTION_WORDS or words[-1] in FUNCTION_WORDS:
-        return False  # "onl" is not "of normal"; "eoc" is "episode of care"
+    # "onl" is not "of normal", "ca" not "classified as"; "eoc" is "episode of
+    # care", and slash shorthand may end on one ("d/t" is "due to").
+    if words[0] in FUNCTION_WORDS or (words[-1] in FUNCTION_WORDS and "/" not in token):
+        return False
     if len(letters) < len(words) or not all(word.isalpha() for word in words):
         return False
     return _splits_into(letters, words)
@@ -419,7 +421,7 @@ def mine_lexicon(
     started = time.perf_counter()
     source = list(pairs) if pairs is not None else read_pairs()
     tokenized = [
-        (pair, tokenize_for_expansion(pair.short), _long_words(pair.long))
+        (pair, _descriptor_words(pair.short), _descriptor_words(pair.long))
         for pair in source
     ]
     prior = _first_pass_prior([(short, long) for _, short, long in tokenized])
@@ -479,8 +481,8 @@ def _stems(words: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(_STEMMER.stem(word) for word in words)
 
 
-def _long_words(text: str) -> list[str]:
-    """Words of a long descriptor; "reason(s)" reads "reason", not "reason s"."""
+def _descriptor_words(text: str) -> list[str]:
+    """Words of a descriptor; "reason(s)" reads "reason", not "reason s"."""
     return tokenize_for_expansion(text.replace("(s)", "").replace("(S)", ""))
 
 
