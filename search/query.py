@@ -21,7 +21,7 @@ MAX_WORDS = 16
 MAX_WORD_CHARS = 48
 MAX_READINGS = 4
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0, DEL and C1
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class ParsedQuery:
 
 
 def clean(text: str) -> str:
-    """Bound and tidy raw input: no control characters, single spaces, length cap."""
+    """Bound and tidy raw input: no C0/C1 control characters, single spaces, a cap."""
     text = _CONTROL.sub(" ", text)[:MAX_QUERY_CHARS]
     return " ".join(text.split())
 
