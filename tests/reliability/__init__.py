@@ -1,0 +1,1 @@
+"""Reliability and security: bad input, properties, faults, load across swaps."""
