@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -64,6 +65,21 @@ class Columns:
     docs: list[DocRow]
     vocabulary: dict[str, int]
     labels: dict[str, dict[str, str]]
+    term_names: list[str]
+
+    def term_range(self, prefix: str) -> tuple[int, int]:
+        """Ids ``[start, end)`` of the index terms starting with ``prefix``.
+
+        Terms are numbered in sorted order and their postings are stored in that
+        order, so the postings of all of them form one contiguous slice.
+        """
+        names = self.term_names
+        return bisect_left(names, prefix), bisect_left(names, prefix + "\uffff")
+
+    def postings_slice(self, start: int, end: int) -> tuple[IntArray, FloatArray]:
+        """The postings of term ids ``[start, end)``, documents possibly repeated."""
+        first, last = self.offsets[start], self.offsets[end]
+        return self.postings_docs[first:last], self.postings_impacts[first:last]
 
     def postings(self, term: str) -> tuple[IntArray, FloatArray] | None:
         """The documents containing an index term, and the term's impact in each."""
@@ -250,8 +266,10 @@ def load_columns(directory: Path, impacts: str = "full") -> Columns:
     docs = [
         DocRow(*row[:7], tuple(row[7]), tuple(row[8]), *row[9:]) for row in meta["docs"]
     ]
+    names = meta["terms"][impacts]
     return Columns(
-        terms={term: i for i, term in enumerate(meta["terms"][impacts])},
+        term_names=names,
+        terms={term: i for i, term in enumerate(names)},
         offsets=np.load(directory / f"{impacts}_offsets.npy", mmap_mode="r"),
         postings_docs=np.load(directory / f"{impacts}_docs.npy", mmap_mode="r"),
         postings_impacts=np.load(directory / f"{impacts}_impacts.npy", mmap_mode="r"),

@@ -77,9 +77,38 @@ class Matcher:
                 break
         return docs.astype(np.int32), impacts.astype(np.float32)
 
+    def prefix(self, prefix: str) -> tuple[Ints, Floats] | None:
+        """Documents with any index term starting with ``prefix``, impacts summed.
+
+        One contiguous slice of the postings, reduced with a single ``bincount``.
+        """
+        key = ("\x00prefix", prefix)
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        start, end = self.columns.term_range(prefix)
+        result: tuple[Ints, Floats] | None = None
+        if end > start:
+            docs, impacts = self.columns.postings_slice(start, end)
+            summed = np.bincount(docs, weights=impacts, minlength=self.size)
+            hits = np.flatnonzero(summed).astype(np.int32)
+            result = hits, summed[hits].astype(np.float32)
+        with self._lock:
+            self._cache[key] = result
+            if len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return result
+
+    def found(self, alternative: Alternative) -> tuple[Ints, Floats] | None:
+        """The documents satisfying an alternative, with its impact in each."""
+        if alternative.kind == "prefix":
+            return self.prefix(alternative.terms[0])
+        return self.alternative(alternative.terms)
+
     def has_postings(self, alternative: Alternative) -> bool:
         """Whether any document satisfies this alternative."""
-        found = self.alternative(alternative.terms)
+        found = self.found(alternative)
         return found is not None and len(found[0]) > 0
 
     def match_reading(self, reading: Reading) -> Match:
@@ -91,7 +120,7 @@ class Matcher:
             best = np.zeros(self.size, dtype=np.float32)
             exact = np.zeros(self.size, dtype=bool)
             for alternative in slot.alternatives:
-                found = self.alternative(alternative.terms)
+                found = self.found(alternative)
                 if found is None or len(found[0]) == 0:
                     continue
                 docs, impacts = found

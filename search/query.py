@@ -91,7 +91,7 @@ def parse(text: str, lexicon: Lexicon | None) -> ParsedQuery:
     content = [w for w in typed if w not in STOP_WORDS] or typed
     code = _code_candidate(text, typed)
 
-    expansions = lexicon.expand(content) if lexicon else []
+    expansions = lexicon.expand(content, alternatives=True) if lexicon else []
     by_start: dict[int, list[Alternative]] = {}
     spans: list[tuple[int, int, Alternative]] = []
     for expansion in expansions:

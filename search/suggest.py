@@ -16,6 +16,7 @@ from collections import OrderedDict
 import numpy as np
 
 from indexer.analysis import STOP_WORDS, stem, words
+from indexer.columns import Columns
 from search.engine import CODE_EXACT, CODE_PREFIX, HEADER_FACTOR, Engine
 from search.errors import InvalidRequest
 from search.query import Alternative, Reading, Slot, clean, normalize_code, parse
@@ -23,7 +24,9 @@ from search.results import CodeSuggestion, Suggestions
 from search.spelling import MIN_WORD
 
 MAX_LIMIT = 20
-PREFIX_FANOUT = 12
+FUZZY_FANOUT = 8
+VOCABULARY_FANOUT = 48
+COMPLETION_DEPTH = 20
 CACHE_SIZE = 4096
 
 
@@ -62,24 +65,33 @@ class Suggester:
         return result
 
     def _prefix_alternatives(self, prefix: str) -> list[Alternative]:
-        speller = self.engine.speller
-        found = speller.completions(prefix, PREFIX_FANOUT)
-        if not found and len(prefix) >= MIN_WORD:
-            for variant in speller.fuzzy_prefixes(prefix):
-                found.extend(speller.completions(variant, 4))
-        return [Alternative((stem(w),), w, "prefix") for w in dict.fromkeys(found)]
+        """Alternatives for a word being typed: every index term it begins.
+
+        A word of four letters or more that begins no term is read with one typo
+        ("pnue" -> "pneu").
+        """
+        columns = self.engine.columns
+        prefixes = [prefix]
+        if len(prefix) >= MIN_WORD and stem(prefix) != prefix:
+            prefixes.append(stem(prefix))
+        found = [p for p in prefixes if _begins_a_term(columns, p)]
+        if found:
+            return [Alternative((p,), p, "prefix") for p in dict.fromkeys(found)]
+        if len(prefix) < MIN_WORD:
+            return []
+        variants = [
+            v for v in self.engine.speller.fuzzy_prefixes(prefix)
+            if _begins_a_term(columns, v)
+        ]
+        return [Alternative((v,), v, "prefix", 0.6) for v in variants[:FUZZY_FANOUT]]
 
     def _slot(self, slot: Slot, as_prefix: bool) -> Slot:
         """Widen a parsed slot with prefix completions of the typed word."""
         matcher = self.engine.matcher
         known = any(matcher.has_postings(a) for a in slot.alternatives)
-        if as_prefix or not known:
-            extra = self._prefix_alternatives(slot.text) if " " not in slot.text else []
-            if not extra and not known and len(slot.text) >= MIN_WORD:
-                extra = [
-                    Alternative((stem(w),), w, "correction", 0.6)
-                    for w, _ in self.engine.speller.candidates(slot.text)
-                ]
+        # Every word may still be a prefix ("sc bone"); the last one surely is.
+        if (as_prefix or not known or len(slot.text) < MIN_WORD) and " " not in slot.text:
+            extra = self._prefix_alternatives(slot.text)
             return Slot(slot.text, (*slot.alternatives, *extra))
         return slot
 
@@ -93,8 +105,7 @@ class Suggester:
         if len(typed) == 1 and not ends_with_space:
             code = normalize_code(text)
             exact, prefixed = engine.code_matches(code)
-            ordered = sorted(prefixed, key=lambda d: engine.columns.docs[d].code)
-            code_docs = exact + ordered
+            code_docs = exact + _interleave_systems(engine, prefixed)
 
         parsed = parse(text, engine.lexicon)
         readings = []
@@ -118,50 +129,95 @@ class Suggester:
                 engine.columns.docs[code_docs[0]].code
             ) == normalize_code(text) else CODE_PREFIX
         keys = keys + tier * 1e9
-        depth = min(limit, engine.size)
+        depth = min(max(limit, COMPLETION_DEPTH), engine.size)
         top = np.argpartition(-keys, depth - 1)[:depth]
         ordered_top = [int(d) for d in top[np.argsort(-keys[top], kind="stable")]]
-        chosen = [d for d in ordered_top if keys[d] > 0]
+        ordered_top = [d for d in ordered_top if keys[d] > 0]
+        chosen = ordered_top[:limit]
         if code_docs:
             chosen = list(dict.fromkeys(code_docs[:limit] + chosen))[:limit]
-        completions = self._completions(typed, readings, ends_with_space, limit)
+        completions = self._completions(
+            typed, readings, ordered_top, ends_with_space, limit
+        )
         return Suggestions(text, completions, self._codes(chosen))
 
     def _completions(
         self,
         typed: list[str],
         readings: list[Reading],
+        top: list[int],
         ends_with_space: bool,
         limit: int,
     ) -> tuple[str, ...]:
-        """Phrases to type next: earlier words plus the completions of the last."""
+        """Phrases to type next: the typed words, the last one completed.
+
+        Completions come from the words of the best codes so far, so that "bone
+        sc" offers "bone scan" (what the codes say) before "bone scapula" (what is
+        merely frequent); the vocabulary fills in when they offer too few.
+        """
         if ends_with_space or not readings[0].slots:
             return ()
         last = readings[0].slots[-1]
-        options = [a for a in last.alternatives if a.kind in ("prefix", "correction")]
-        if not options:
+        stems = [a.terms[0] for a in last.alternatives if a.kind == "prefix"]
+        if not stems:
             return ()
-        head = [w for w in typed[:-1]]
-        earlier = Reading(readings[0].slots[:-1])
-        scope = None
-        if earlier.slots:
-            scope = self.engine.matcher.match_reading(earlier).coverage >= 1.0
-        ranked: list[tuple[int, str]] = []
-        for option in options:
-            found = self.engine.matcher.alternative(option.terms)
-            if found is None:
-                continue
-            count = int(scope[found[0]].sum()) if scope is not None else len(found[0])
-            if count:
-                ranked.append((count, option.label))
-        ranked.sort(key=lambda pair: -pair[0])
-        prefix = " ".join(w for w in head if w not in STOP_WORDS or w in head)
-        return tuple(
-            f"{prefix} {label}".strip() for _, label in ranked[:limit]
+        prefix = typed[-1]
+        from_codes: dict[str, float] = {}
+        docs = self.engine.columns.docs
+        for rank, docnum in enumerate(top):
+            row = docs[docnum]
+            for word in set(words(f"{row.title} {row.short} {row.expanded}")):
+                if word in STOP_WORDS or not word.isalpha():
+                    continue
+                if word.startswith(prefix) or any(stem(word).startswith(s) for s in stems):
+                    from_codes[word] = from_codes.get(word, 0.0) + 1.0 / (rank + 1)
+        candidates = set(from_codes) | set(
+            self.engine.speller.completions(prefix, VOCABULARY_FANOUT)
         )
+        matcher = self.engine.matcher
+        earlier = Reading(readings[0].slots[:-1])
+        scope = (
+            matcher.match_reading(earlier).coverage >= 1.0 if earlier.slots else None
+        )
+
+        def weight(word: str) -> tuple[float, float, str]:
+            found = matcher.alternative((stem(word),))
+            if found is None:
+                together = 0
+            elif scope is None:
+                together = len(found[0])
+            else:
+                together = int(scope[found[0]].sum())
+            return (-together, -from_codes.get(word, 0.0), word)
+
+        ranked = [w for w in sorted(candidates, key=weight) if weight(w)[0] < 0]
+        head = " ".join(typed[:-1])
+        return tuple(f"{head} {word}".strip() for word in ranked[:limit])
 
     def _codes(self, docnums: list[int]) -> tuple[CodeSuggestion, ...]:
         docs = self.engine.columns.docs
         return tuple(
             CodeSuggestion(docs[d].code, docs[d].system, docs[d].title) for d in docnums
         )
+
+
+def _begins_a_term(columns: Columns, prefix: str) -> bool:
+    start, end = columns.term_range(prefix)
+    return end > start
+
+
+def _interleave_systems(engine: Engine, docnums: list[int]) -> list[int]:
+    """Code-prefix matches in code order, taking turns between systems.
+
+    "j34" is both the ICD-10-CM category J34 and the HCPCS drugs J3400-J3490; a
+    list of one system's codes only would hide the other.
+    """
+    docs = engine.columns.docs
+    by_system: dict[str, list[int]] = {}
+    for docnum in sorted(docnums, key=lambda d: docs[d].code):
+        by_system.setdefault(docs[docnum].system, []).append(docnum)
+    queues = list(by_system.values())
+    merged: list[int] = []
+    for position in range(max((len(q) for q in queues), default=0)):
+        merged.extend(q[position] for q in queues if position < len(q))
+    return merged

@@ -57,8 +57,8 @@ def _home(args: argparse.Namespace) -> Path:
 
 def _data_dir(args: argparse.Namespace) -> Path | None:
     data = resolve_data_dir(args.data)
-    if args.data and data is None:
-        raise UsageError(f"data directory {args.data!r} does not exist")
+    if data is not None and not data.is_dir():
+        raise UsageError(f"data directory {str(data)!r} does not exist or is not a folder")
     return data
 
 
