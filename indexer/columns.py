@@ -250,6 +250,25 @@ def write_columns(
         json.dump(meta, handle, separators=(",", ":"))
 
 
+def _doc_row(row: list[Any]) -> DocRow:
+    key, code, system, title, short, expanded, parent = row[:7]
+    billable, effective, terminated = row[9:]
+    return DocRow(
+        key,
+        code,
+        system,
+        title,
+        short,
+        expanded,
+        parent,
+        tuple(row[7]),
+        tuple(row[8]),
+        billable,
+        effective,
+        terminated,
+    )
+
+
 def load_columns(directory: Path, impacts: str = "full") -> Columns:
     """Load the columns written by :func:`write_columns` (arrays memory-mapped).
 
@@ -263,9 +282,7 @@ def load_columns(directory: Path, impacts: str = "full") -> Columns:
             f"index columns in {directory} have format {meta.get('format')!r}, "
             f"expected {FORMAT_VERSION}: rebuild the index with `medcodes build`"
         )
-    docs = [
-        DocRow(*row[:7], tuple(row[7]), tuple(row[8]), *row[9:]) for row in meta["docs"]
-    ]
+    docs = [_doc_row(row) for row in meta["docs"]]
     names = meta["terms"][impacts]
     return Columns(
         term_names=names,

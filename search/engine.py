@@ -132,7 +132,9 @@ class Engine:
         self.children: dict[str, list[int]] = {}
         for docnum, row in enumerate(docs):
             if row.parent:
-                self.children.setdefault(f"{row.system}:{row.parent}", []).append(docnum)
+                self.children.setdefault(f"{row.system}:{row.parent}", []).append(
+                    docnum
+                )
         self._whoosh_lock = threading.Lock()
         self._searcher = self.whoosh.searcher()
         self._cache: OrderedDict[object, SearchResult] = OrderedDict()
@@ -429,12 +431,15 @@ class Engine:
             return ()
         reading = ranked.parsed.readings[int(ranked.match.reading[docnum])]
         record = self.record_data(docnum)
+        row = self.columns.docs[docnum]
+        synonyms = record.get("synonyms", [])
+        context = record.get("context", [])
         fields = {
-            "title": set(_terms_of(record["title"])),
-            "short": set(_terms_of(record["short"])),
-            "expanded": set(_terms_of(self.columns.docs[docnum].expanded)),
-            "synonyms": {t for s in record["synonyms"] for t in _terms_of(s)},
-            "context": {t for s in record["context"] for t in _terms_of(s)},
+            "title": set(_terms_of(row.title)),
+            "short": set(_terms_of(row.short)),
+            "expanded": set(_terms_of(row.expanded)),
+            "synonyms": {t for s in _strings(synonyms) for t in _terms_of(s)},
+            "context": {t for s in _strings(context) for t in _terms_of(s)},
         }
         reasons = []
         for slot in reading.slots:
@@ -450,7 +455,9 @@ class Engine:
                         if set(alternative.terms) <= present
                     )
                     reasons.append(
-                        MatchReason(slot.text, alternative.label, alternative.kind, where)
+                        MatchReason(
+                            slot.text, alternative.label, alternative.kind, where
+                        )
                     )
         return tuple(reasons)
 
@@ -482,7 +489,8 @@ class Engine:
                 if self.columns.docs[other].system == row.system:
                     parent = self._suggestion(other)
         children = tuple(
-            self._suggestion(d) for d in self.children.get(f"{row.system}:{row.code}", ())
+            self._suggestion(d)
+            for d in self.children.get(f"{row.system}:{row.code}", ())
         )
         attributes = record.get("attributes", {})
         rvu = {
@@ -510,6 +518,10 @@ class Engine:
     def close(self) -> None:
         """Release the Whoosh searcher."""
         self._searcher.close()
+
+
+def _strings(value: object) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, list) else []
 
 
 @lru_cache(maxsize=100_000)

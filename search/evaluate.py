@@ -54,9 +54,14 @@ def read_queries(path: Path) -> list[EvalQuery]:
     with open(path, encoding="utf-8", newline="") as handle:
         reader = csv.reader(handle, delimiter="\t")
         header = next(reader, None)
-        if header is None or [h.strip() for h in header[:3]] != ["kind", "query", "targets"]:
+        if header is None or [h.strip() for h in header[:3]] != [
+            "kind",
+            "query",
+            "targets",
+        ]:
             raise InvalidRequest(
-                "queries", f"{path}: line 1 must be the header 'kind<TAB>query<TAB>targets'"
+                "queries",
+                f"{path}: line 1 must be the header 'kind<TAB>query<TAB>targets'",
             )
         for line, row in enumerate(reader, start=2):
             if not row or not "".join(row).strip():

@@ -65,9 +65,13 @@ class IndexHome:
                     if engine is None:
                         raise
                     # Keep serving the build we have rather than fail every request.
-                    log.error("new build %s is unusable; still serving the old one", build)
+                    log.error(
+                        "new build %s is unusable; still serving the old one", build
+                    )
                 self._target = target
                 log.info("serving build %s", build.name)
+            if self._engine is None:
+                raise IndexUnavailable(f"no usable index in {self.home}")
             return self._engine
         finally:
             self._loading.release()

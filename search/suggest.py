@@ -80,7 +80,8 @@ class Suggester:
         if len(prefix) < MIN_WORD:
             return []
         variants = [
-            v for v in self.engine.speller.fuzzy_prefixes(prefix)
+            v
+            for v in self.engine.speller.fuzzy_prefixes(prefix)
             if _begins_a_term(columns, v)
         ]
         return [Alternative((v,), v, "prefix", 0.6) for v in variants[:FUZZY_FANOUT]]
@@ -90,7 +91,9 @@ class Suggester:
         matcher = self.engine.matcher
         known = any(matcher.has_postings(a) for a in slot.alternatives)
         # Every word may still be a prefix ("sc bone"); the last one surely is.
-        if (as_prefix or not known or len(slot.text) < MIN_WORD) and " " not in slot.text:
+        if (
+            as_prefix or not known or len(slot.text) < MIN_WORD
+        ) and " " not in slot.text:
             extra = self._prefix_alternatives(slot.text)
             return Slot(slot.text, (*slot.alternatives, *extra))
         return slot
@@ -125,9 +128,12 @@ class Suggester:
         tier = np.zeros(engine.size)
         tier[code_docs] = CODE_PREFIX
         if code_docs:
-            tier[code_docs[0]] = CODE_EXACT if normalize_code(
-                engine.columns.docs[code_docs[0]].code
-            ) == normalize_code(text) else CODE_PREFIX
+            tier[code_docs[0]] = (
+                CODE_EXACT
+                if normalize_code(engine.columns.docs[code_docs[0]].code)
+                == normalize_code(text)
+                else CODE_PREFIX
+            )
         keys = keys + tier * 1e9
         depth = min(max(limit, COMPLETION_DEPTH), engine.size)
         top = np.argpartition(-keys, depth - 1)[:depth]
@@ -169,7 +175,9 @@ class Suggester:
             for word in set(words(f"{row.title} {row.short} {row.expanded}")):
                 if word in STOP_WORDS or not word.isalpha():
                     continue
-                if word.startswith(prefix) or any(stem(word).startswith(s) for s in stems):
+                if word.startswith(prefix) or any(
+                    stem(word).startswith(s) for s in stems
+                ):
                     from_codes[word] = from_codes.get(word, 0.0) + 1.0 / (rank + 1)
         candidates = set(from_codes) | set(
             self.engine.speller.completions(prefix, VOCABULARY_FANOUT)

@@ -40,14 +40,18 @@ MAX_FILTERS = 20
 Text = Annotated[str, Query(max_length=MAX_QUERY, description="What the user typed")]
 Filter = Annotated[
     list[str],
-    Query(max_length=MAX_FILTERS, description="Facet value ids; repeat to select several"),
+    Query(
+        max_length=MAX_FILTERS, description="Facet value ids; repeat to select several"
+    ),
 ]
 
 
 def _check_values(name: str, values: list[str]) -> tuple[str, ...]:
     for value in values:
         if len(value) > MAX_VALUE:
-            raise InvalidRequest(name, f"{name} values are at most {MAX_VALUE} characters")
+            raise InvalidRequest(
+                name, f"{name} values are at most {MAX_VALUE} characters"
+            )
     return tuple(dict.fromkeys(values))
 
 
@@ -135,7 +139,9 @@ def create_app(home: Path | None = None) -> FastAPI:
 
 def create_app_from_env() -> FastAPI:
     """App factory for uvicorn workers: the index home comes from MEDCODES_HOME."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(levelname)s %(name)s: %(message)s"
+    )
     home = os.environ.get("MEDCODES_HOME")
     return create_app(Path(home) if home else None)
 

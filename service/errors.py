@@ -44,8 +44,12 @@ def error_body(
     return {"error": error}
 
 
-def _respond(status: int, kind: str, message: str, parameter: str | None = None) -> JSONResponse:
-    return JSONResponse(error_body(status, kind, message, parameter), status_code=status)
+def _respond(
+    status: int, kind: str, message: str, parameter: str | None = None
+) -> JSONResponse:
+    return JSONResponse(
+        error_body(status, kind, message, parameter), status_code=status
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -62,7 +66,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
         first = error.errors()[0] if error.errors() else {}
-        location = [str(part) for part in first.get("loc", ()) if part not in ("query", "path")]
+        location = [
+            str(part) for part in first.get("loc", ()) if part not in ("query", "path")
+        ]
         parameter = ".".join(location) or None
         message = str(first.get("msg", "invalid request"))
         if parameter:
@@ -70,11 +76,15 @@ def install_error_handlers(app: FastAPI) -> None:
         return _respond(400, "invalid_request", message, parameter)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def http_error(
+        request: Request, error: StarletteHTTPException
+    ) -> JSONResponse:
         kind = "not_found" if error.status_code == 404 else "http_error"
         return _respond(error.status_code, kind, str(error.detail))
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:
         log.exception("unexpected error on %s", request.url.path)
-        return _respond(500, "internal_error", "an unexpected error occurred; it was logged")
+        return _respond(
+            500, "internal_error", "an unexpected error occurred; it was logged"
+        )

@@ -48,7 +48,9 @@ def facet_values_json(values: tuple[FacetValue, ...]) -> list[dict[str, Any]]:
 
 def facets_json(facets: dict[str, tuple[FacetValue, ...]]) -> dict[str, Any]:
     """Every facet."""
-    return {"facets": {name: facet_values_json(values) for name, values in facets.items()}}
+    return {
+        "facets": {name: facet_values_json(values) for name, values in facets.items()}
+    }
 
 
 def search_json(result: SearchResult) -> dict[str, Any]:

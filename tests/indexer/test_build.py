@@ -66,6 +66,8 @@ def test_nothing_to_index_is_an_error(tmp_path: Path) -> None:
     assert not (tmp_path / "current").exists()
 
 
-def test_current_is_a_relative_symlink(tmp_path: Path, records: list[CodeRecord]) -> None:
+def test_current_is_a_relative_symlink(
+    tmp_path: Path, records: list[CodeRecord]
+) -> None:
     build_index(records[:20], tmp_path)
     assert not os.readlink(tmp_path / "current").startswith("/")

@@ -117,7 +117,10 @@ def _brute_force_counts(
     ("query", "selections"),
     [
         ("wheelchair", {"specialty": ("durable-medical-equipment",)}),
-        ("fracture femur", {"specialty": ("orthopaedic-surgery", "emergency-medicine")}),
+        (
+            "fracture femur",
+            {"specialty": ("orthopaedic-surgery", "emergency-medicine")},
+        ),
         ("bone scan", {"system": ("hcpcs",), "specialty": ("radiology",)}),
         ("", {"category": ("icd10cm:ch09",)}),
     ],

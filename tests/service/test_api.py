@@ -35,7 +35,14 @@ def test_search_contract(client: TestClient) -> None:
     first = body["results"][0]
     assert first["code"] == "M1427"
     assert set(first) >= {
-        "code", "system", "title", "short", "category", "specialties", "score", "highlight",
+        "code",
+        "system",
+        "title",
+        "short",
+        "category",
+        "specialties",
+        "score",
+        "highlight",
     }
     assert set(first["category"]) == {"id", "label"}
     assert set(body["facets"]) == {"system", "category", "specialty"}
@@ -43,8 +50,12 @@ def test_search_contract(client: TestClient) -> None:
 
 
 def test_repeatable_filters(client: TestClient) -> None:
-    params = [("q", "wheelchair"), ("specialty", "durable-medical-equipment"),
-              ("specialty", "physical-medicine-rehabilitation"), ("system", "hcpcs")]
+    params = [
+        ("q", "wheelchair"),
+        ("specialty", "durable-medical-equipment"),
+        ("specialty", "physical-medicine-rehabilitation"),
+        ("system", "hcpcs"),
+    ]
     response = client.get("/api/search", params=params)
     assert response.status_code in (200, 400)
     if response.status_code == 200:
@@ -72,18 +83,28 @@ def test_health(client: TestClient) -> None:
 
 
 def test_errors_share_one_shape(client: TestClient) -> None:
-    error = assert_error(client.get("/api/search", params={"limit": 0}), 400, "invalid_request")
-    assert error["parameter"] == "limit"
-    assert_error(client.get("/api/search", params={"q": "x" * 300}), 400, "invalid_request")
-    assert_error(
-        client.get("/api/search", params={"q": "x", "specialty": "nope"}), 400, "invalid_request"
+    error = assert_error(
+        client.get("/api/search", params={"limit": 0}), 400, "invalid_request"
     )
-    assert_error(client.get("/api/search", params={"as_of": "yesterday"}), 400, "invalid_request")
+    assert error["parameter"] == "limit"
+    assert_error(
+        client.get("/api/search", params={"q": "x" * 300}), 400, "invalid_request"
+    )
+    assert_error(
+        client.get("/api/search", params={"q": "x", "specialty": "nope"}),
+        400,
+        "invalid_request",
+    )
+    assert_error(
+        client.get("/api/search", params={"as_of": "yesterday"}), 400, "invalid_request"
+    )
     assert_error(client.get("/api/codes/ZZZ999"), 404, "not_found")
     assert_error(client.get("/no/such/route"), 404, "not_found")
 
 
 def test_missing_index_is_a_503(tmp_path: Path) -> None:
     with TestClient(create_app(tmp_path)) as empty:
-        error = assert_error(empty.get("/api/search", params={"q": "x"}), 503, "index_unavailable")
+        error = assert_error(
+            empty.get("/api/search", params={"q": "x"}), 503, "index_unavailable"
+        )
         assert "medcodes build" in str(error["message"])

@@ -65,7 +65,9 @@ def test_eval_prints_side_by_side(
     full_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     queries = tmp_path / "q.tsv"
-    queries.write_text("kind\tquery\ttargets\nseed\tbone scn\tM1427\ncode\te119\tE11.9\n")
+    queries.write_text(
+        "kind\tquery\ttargets\nseed\tbone scn\tM1427\ncode\te119\tE11.9\n"
+    )
     assert main(["eval", str(queries), "--home", str(full_home)]) == 0
     out = capsys.readouterr().out
     assert "overall" in out and "(base" in out
