@@ -42,6 +42,9 @@ WORKBOOK_COLUMNS = (
     "ACTION CD",
 )
 TYPE_OF_SERVICE_COLUMNS = ("TOS1", "TOS2", "TOS3", "TOS4", "TOS5")
+# Cross-reference columns: for a terminated code, the code(s) to use instead; for
+# an active one, related codes (the October 2025 workbook has 213 codes with one).
+CROSS_REFERENCE_COLUMNS = ("XREF1", "XREF2", "XREF3", "XREF4", "XREF5")
 DESCRIPTION_COLUMNS = ("HCPCS_CODE", "SHORT_DESCRIPTION", "LONG_DESCRIPTION")
 
 
@@ -142,10 +145,40 @@ def layer_releases(
     quotes the earlier text.
     """
     by_code = {record.code: record for record in earlier}
+    has_earlier = bool(by_code)
     for record in later:
         before = by_code.get(record.code)
-        by_code[record.code] = record if before is None else _layer(before, record)
+        if before is not None:
+            by_code[record.code] = _layer(before, record)
+        elif has_earlier:
+            by_code[record.code] = _added(record)
+        else:
+            by_code[record.code] = record
     return [by_code[code] for code in sorted(by_code)]
+
+
+def _added(record: CodeRecord) -> CodeRecord:
+    """A code new in a later release; undated, it takes effect with that release.
+
+    A descriptions file carries no dates, yet a code it adds (M1427 in January
+    2026) was not valid before: without this it would look valid forever.
+    """
+    release = record.attributes.get("release", "")
+    attributes = {**record.attributes}
+    if release:
+        attributes["added_in"] = release
+    effective = record.effective
+    if effective is None and release:
+        effective = _release_start(release)
+    return replace(record, effective=effective, attributes=attributes)
+
+
+def _release_start(release: str) -> dt.date | None:
+    """``2026-01`` -> 2026-01-01; None when the text is not a release."""
+    try:
+        return dt.datetime.strptime(release, "%Y-%m").date()
+    except ValueError:
+        return None
 
 
 def _layer(before: CodeRecord, after: CodeRecord) -> CodeRecord:
@@ -207,11 +240,19 @@ def _workbook_record(
         )
 
     types_of_service = [values[c] for c in TYPE_OF_SERVICE_COLUMNS if values.get(c)]
+    cross_references = [
+        values[c] for c in CROSS_REFERENCE_COLUMNS if values.get(c, "").strip()
+    ]
+    terminated = _date(path, row, "TERM DT")
     attributes = {
         "betos": values["BETOS"],
         "coverage": values["COV"],
         "action": values["ACTION CD"],
         "type_of_service": ",".join(types_of_service),
+        # A terminated code's cross-references name what replaced it.
+        "replaced_by" if terminated else "cross_reference": ",".join(
+            dict.fromkeys(cross_references)
+        ),
         **_release_attributes(release),
     }
     action_date = _date(path, row, "ACT EFF DT")
@@ -224,7 +265,7 @@ def _workbook_record(
         short=_clean(values["SHORT DESCRIPTION"]),
         title=_clean(title),
         effective=_date(path, row, "ADD DT") or action_date,
-        terminated=_date(path, row, "TERM DT"),
+        terminated=terminated,
         attributes={key: value for key, value in attributes.items() if value},
     )
 
@@ -275,7 +316,11 @@ def _read_workbook_rows(path_text: str, mtime_ns: int, size: int) -> tuple[_Row,
             )
         wanted = [
             (name, header.index(name))
-            for name in (*WORKBOOK_COLUMNS, *TYPE_OF_SERVICE_COLUMNS)
+            for name in (
+                *WORKBOOK_COLUMNS,
+                *TYPE_OF_SERVICE_COLUMNS,
+                *CROSS_REFERENCE_COLUMNS,
+            )
             if name in header
         ]
         rows = []

@@ -25,7 +25,7 @@ from corpus.hcpcs import (
 from corpus.icd10cm import read_icd10cm
 from corpus.icd10cm_index import MAX_PHRASES_PER_CODE, read_index_terms
 from corpus.records import CodeRecord
-from corpus.rvu import RvuEntry, read_rvu, rvu_by_code
+from corpus.rvu import RvuEntry, read_rvu, rvu_by_code, with_rvu
 
 logger = logging.getLogger(__name__)
 
@@ -87,12 +87,19 @@ def load_corpus(data_dir: Path | None, progress: Progress | None = None) -> Corp
         )
     ]
     rvu: dict[str, RvuEntry] = {}
+    rvu_file: dict[str, str] = {}
+    # Files are read in name order; a later file (a later quarter) wins.
     for source in by_kind.get(datadir.RVU, []):
         entries = loader.read(datadir.RVU, source.path, _listed(read_rvu, source.path))
-        rvu.update(rvu_by_code(entries))
+        by_code = rvu_by_code(entries)
+        rvu.update(by_code)
+        rvu_file.update(dict.fromkeys(by_code, source.path.name))
+    rvu_files = ", ".join(s.path.name for s in by_kind.get(datadir.RVU, [])) or None
 
     records = _merge([*icd10cm, *hcpcs], custom)
-    records = [_with_rvu(record, rvu) for record in records]
+    records = [
+        with_rvu(r, rvu.get(r.code), rvu_file.get(r.code, rvu_files)) for r in records
+    ]
     records = _assign_from_other_stages(records, data_dir)
     return Corpus(records, modifiers, rvu, loader.reports)
 
@@ -200,14 +207,6 @@ def _merge(official: list[CodeRecord], custom: list[CodeRecord]) -> list[CodeRec
         logger.warning("user code sets replace %d official records", replaced)
     by_key.update((record.key, record) for record in custom)
     return list(by_key.values())
-
-
-def _with_rvu(record: CodeRecord, rvu: dict[str, RvuEntry]) -> CodeRecord:
-    """The record with its fee-schedule values in ``attributes`` (if it has any)."""
-    entry = rvu.get(record.code) if record.system != "icd10cm" else None
-    if entry is None:
-        return record
-    return replace(record, attributes={**record.attributes, **entry.attributes()})
 
 
 def _assign_from_other_stages(

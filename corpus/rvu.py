@@ -10,12 +10,15 @@ not store or ship them (the reader keeps them only in ``RvuEntry.description``).
 from __future__ import annotations
 
 import csv
+import functools
 import logging
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from importlib import resources
 from pathlib import Path
 
 from corpus.errors import CorpusError
+from corpus.records import CodeRecord
 
 logger = logging.getLogger(__name__)
 
@@ -175,3 +178,111 @@ def _number(path: Path, line: int, cells: list[str], position: int) -> float | N
             f"{path}, line {line}: {EXPECTED_HEADER[position]} is {text!r}, "
             "expected a number"
         ) from None
+
+
+# Attribute names of the values a fee-schedule entry puts on a record, in the
+# order a detail view lists them.
+VALUE_ATTRIBUTES = (
+    "status",
+    "work_rvu",
+    "pe_rvu_nonfacility",
+    "pe_rvu_facility",
+    "malpractice_rvu",
+    "total_rvu_nonfacility",
+    "total_rvu_facility",
+    "global_days",
+)
+SOURCE_ATTRIBUTE = "rvu_source"
+CODES_FILE = "rvu-codes.tsv"
+# Code systems the fee schedule never covers.
+NOT_PRICED_SYSTEMS = frozenset({"icd10cm"})
+
+
+def with_rvu(
+    record: CodeRecord, entry: RvuEntry | None, source: str | None
+) -> CodeRecord:
+    """The record with its fee-schedule values, and the file they came from.
+
+    ``source`` names the fee-schedule file that was read (None when none was);
+    a record it has no entry for still gets ``rvu_source``, so that a detail view
+    can say "no RVU entry in that file" rather than "no file".
+    """
+    if record.system in NOT_PRICED_SYSTEMS or source is None:
+        return record
+    values = entry.attributes() if entry is not None else {}
+    return replace(
+        record,
+        attributes={**record.attributes, **values, SOURCE_ATTRIBUTE: source},
+    )
+
+
+def rvu_summary(system: str, attributes: Mapping[str, object]) -> dict[str, str]:
+    """A code's fee-schedule values for a detail view, with a plain-English note.
+
+    ``entry`` is ``found`` or ``none``; ``note`` says which of three cases holds:
+    no entry in the file (or no file at all), an entry with no work RVU (``work
+    RVU 0.00 (status M ...)``, as for quality-measure codes), or the work RVU.
+    Diagnosis systems get an empty dict: relative values do not apply to them.
+    """
+    if system in NOT_PRICED_SYSTEMS:
+        return {}
+    text = {key: str(value) for key, value in attributes.items() if value is not None}
+    source = text.get(SOURCE_ATTRIBUTE, "")
+    if "status" not in text:
+        if not source:
+            note = "no RVU entry: no fee schedule file (PPRRVU) was loaded"
+            return {"entry": "none", "note": note}
+        note = f"no RVU entry in {source}"
+        added = text.get("added_in", "")
+        if added:
+            note += f" (the code was added in the {added} release)"
+        return {"entry": "none", "source": source, "note": note}
+
+    summary = {"entry": "found"}
+    if source:
+        summary["source"] = source
+    summary.update((key, text[key]) for key in VALUE_ATTRIBUTES if key in text)
+    tables = code_meanings()
+    status = text["status"]
+    status_meaning = tables["status"].get(status, "")
+    if status_meaning:
+        summary["status_meaning"] = status_meaning
+    days_meaning = tables["global_days"].get(text.get("global_days", ""), "")
+    if days_meaning:
+        summary["global_days_meaning"] = days_meaning
+
+    status_text = f"status {status}" + (f": {status_meaning}" if status_meaning else "")
+    work = text.get("work_rvu", "")
+    if not work or _is_zero(work):
+        shown = f"work RVU {work}" if work else "work RVU empty"
+        summary["note"] = f"no work RVU assigned: {shown} ({status_text})"
+    else:
+        summary["note"] = f"work RVU {work} ({status_text})"
+    return summary
+
+
+@functools.cache
+def code_meanings() -> dict[str, dict[str, str]]:
+    """What PFS status codes and global-day values mean, from ``rvu-codes.tsv``."""
+    tables: dict[str, dict[str, str]] = {"status": {}, "global_days": {}}
+    source = resources.files("corpus") / "data" / CODES_FILE
+    lines = source.read_text(encoding="utf-8").splitlines()
+    rows = csv.reader((line for line in lines if not line.startswith("#")), "excel-tab")
+    for number, row in enumerate(rows, start=1):
+        if not row or row == ["table", "code", "meaning"]:
+            continue
+        if len(row) != 3 or row[0] not in tables:
+            raise CorpusError(
+                f"{CODES_FILE}, data row {number}: {row!r}, expected "
+                "'status|global_days <tab> code <tab> meaning'"
+            )
+        tables[row[0]][row[1]] = row[2]
+    return tables
+
+
+def _is_zero(text: str) -> bool:
+    """Whether a number written as text is zero (``0.00``)."""
+    try:
+        return float(text) == 0.0
+    except ValueError:
+        return False
