@@ -234,6 +234,29 @@ def command_lexicon(args: argparse.Namespace) -> int:
     return int(lexicon.main(argv) or 0)
 
 
+def command_download(args: argparse.Namespace) -> int:
+    """Fetch the official files into the data directory, checked (or copy a mirror)."""
+    from corpus.datadir import DEFAULT_DATA_DIR
+    from corpus.download import download, read_sources
+
+    data = resolve_data_dir(args.data) or DEFAULT_DATA_DIR.expanduser()
+    sources = read_sources(Path(args.sources) if args.sources else None)
+    if args.only:
+        unknown = sorted(set(args.only) - {s.name for s in sources})
+        if unknown:
+            raise UsageError(f"no source named {', '.join(unknown)} in the sources")
+        sources = [s for s in sources if s.name in args.only]
+    mirror = Path(args.mirror) if args.mirror else None
+    for report in download(data, sources, base_url=args.base_url, mirror=mirror):
+        names = ", ".join(Path(f.path).name for f in report.files)
+        print(
+            f"{report.source}: {report.archive} ({report.archive_bytes} bytes, "
+            f"sha256 {report.archive_sha256[:16]}...) -> {names}"
+        )
+    print(f"data directory: {data}")
+    return 0
+
+
 def command_specialty(args: argparse.Namespace) -> int:
     """Say which rules gave a code its specialties."""
     from corpus.records import CodeRecord
@@ -320,6 +343,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--suggest", action="store_true", help="measure autocomplete instead")
     p.add_argument("--misses", action="store_true", help="list queries not answered first")
     p.set_defaults(run=command_eval)
+
+    p = with_data(sub.add_parser("download", help="fetch the official files, checked"))
+    p.add_argument("--from", dest="mirror", help="copy from a local mirror directory")
+    p.add_argument("--base-url", help="fetch each file from here instead of its URL")
+    p.add_argument("--sources", help="TSV of sources (default: the built-in list)")
+    p.add_argument("--only", action="append", default=[], help="fetch this source only")
+    p.set_defaults(run=command_download)
 
     p = with_data(sub.add_parser("lexicon", help="regenerate the mined abbreviations"))
     p.add_argument("--out", required=True, help="where to write the TSV")
