@@ -133,12 +133,15 @@ BAD_PARAMETERS = [
 @pytest.mark.parametrize(
     ("route", "params", "parameter"),
     BAD_PARAMETERS,
-    ids=[f"{r} {next(iter(p))}={str(p[next(iter(p))])[:12]!r}" for r, p, _ in BAD_PARAMETERS],
+    ids=[
+        f"{r} {next(iter(p))}={str(p[next(iter(p))])[:12]!r}"
+        for r, p, _ in BAD_PARAMETERS
+    ],
 )
 def test_bad_parameters_are_400_naming_the_parameter(
     client: TestClient, route: str, params: dict[str, Any], parameter: str
 ) -> None:
-    status, body = get(client, route, **params)
+    _, body = get(client, route, **params)
     error = assert_error_shape(body, 400)
     assert error["type"] == "invalid_request"
     assert error["parameter"] == parameter
@@ -268,7 +271,7 @@ def test_highlights_escape_markup_characters_of_the_data(client: TestClient) -> 
     "code", ["NOPE", "E11.99999", "%00", "..%2F..%2Fetc%2Fpasswd", "%ED%A0%80"]
 )
 def test_unknown_codes_are_404(client: TestClient, code: str) -> None:
-    status, body = get(client, f"/api/codes/{code}")
+    _, body = get(client, f"/api/codes/{code}")
     assert assert_error_shape(body, 404)["type"] == "not_found"
 
 
