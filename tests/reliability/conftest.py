@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,9 +15,8 @@ if TYPE_CHECKING:
     from fastapi.testclient import TestClient
 
 # Slices of the ICD-10-CM records (in code order) that share no code, so a result
-# tells which build answered it: A00-D10, then the injury chapter S.
-SLICE_A = slice(0, 3000)
-SLICE_B = slice(60000, 63000)
+# tells which build answered it: A00-D10, injuries (S), external causes (V-Y).
+SLICES = (slice(0, 3000), slice(60000, 63000), slice(90000, 93000))
 
 
 def client_class() -> type[TestClient]:
@@ -36,28 +34,6 @@ def icd_records(corpus_dir: Path) -> Sequence[CodeRecord]:
     from corpus.load import load_corpus
 
     return load_corpus(None).records
-
-
-@dataclass(frozen=True)
-class TwoBuilds:
-    """An index home holding two finished builds of disjoint record slices."""
-
-    home: Path
-    first: Path
-    second: Path
-
-
-@pytest.fixture(scope="session")
-def two_builds(
-    icd_records: Sequence[CodeRecord], tmp_path_factory: pytest.TempPathFactory
-) -> TwoBuilds:
-    """Builds A (3,000 records) then B (3,000 others) in one home; B is current."""
-    from indexer.build import build_index
-
-    home = tmp_path_factory.mktemp("two-builds")
-    first = build_index(icd_records[SLICE_A], home)
-    second = build_index(icd_records[SLICE_B], home)
-    return TwoBuilds(home, first, second)
 
 
 @pytest.fixture(scope="module")
