@@ -251,7 +251,7 @@ def rvu_summary(system: str, attributes: Mapping[str, object]) -> dict[str, str]
     if days_meaning:
         summary["global_days_meaning"] = days_meaning
 
-    status_text = f"status {status}" + (f": {status_meaning}" if status_meaning else "")
+    status_text = f"status {status}" + (f", {status_meaning}" if status_meaning else "")
     work = text.get("work_rvu", "")
     if not work or _is_zero(work):
         shown = f"work RVU {work}" if work else "work RVU empty"

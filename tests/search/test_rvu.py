@@ -126,13 +126,13 @@ def test_detail_distinguishes_the_three_cases(engine: Engine) -> None:
     assert m1400["work_rvu"] == "0.00"
     assert m1400["status_meaning"] == code_meanings()["status"]["M"]
     assert m1400["note"] == (
-        f"no work RVU assigned: work RVU 0.00 (status M: {m1400['status_meaning']})"
+        f"no work RVU assigned: work RVU 0.00 (status M, {m1400['status_meaning']})"
     )
     # G0011 is paid: its work RVU is in the note.
     g0011 = detail_rvu(engine, "G0011")
     assert g0011["status"] == "A"
     assert float(g0011["work_rvu"]) > 0
-    assert g0011["note"].startswith(f"work RVU {g0011['work_rvu']} (status A: ")
+    assert g0011["note"].startswith(f"work RVU {g0011['work_rvu']} (status A, ")
     assert g0011["global_days_meaning"] == code_meanings()["global_days"]["XXX"]
     # Diagnoses have no relative values at all.
     assert detail_rvu(engine, "E11.65") == {}
