@@ -38,6 +38,8 @@ _stemmer = SnowballStemmer("english")
 
 def fold(text: str) -> str:
     """Lowercase and strip accents: ``"Ménière's"`` -> ``"meniere's"``."""
+    if text.isascii():  # nearly every descriptor: skip the Unicode round trip
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.lower())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
