@@ -61,13 +61,14 @@ class IndexHome:
                     )
                 try:
                     self._engine = Engine(build)
-                except IndexUnavailable:
+                except Exception as error:
+                    # Whoosh reports some damage (a truncated segment) with its own
+                    # errors, from outside Engine's check: all of it means unusable.
+                    unusable = _unusable(build, error)
                     if engine is None:
-                        raise
+                        raise unusable from error
                     # Keep serving the build we have rather than fail every request.
-                    log.error(
-                        "new build %s is unusable; still serving the old one", build
-                    )
+                    log.error("still serving the old build: %s", unusable)
                 self._target = target
                 log.info("serving build %s", build.name)
             if self._engine is None:
@@ -75,3 +76,12 @@ class IndexHome:
             return self._engine
         finally:
             self._loading.release()
+
+
+def _unusable(build: Path, error: Exception) -> IndexUnavailable:
+    if isinstance(error, IndexUnavailable):
+        return error
+    return IndexUnavailable(
+        f"the index at {build} cannot be opened ({type(error).__name__}: {error}); "
+        "rebuild it with `medcodes build`"
+    )
