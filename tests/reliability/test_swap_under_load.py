@@ -162,7 +162,9 @@ def test_swaps_and_a_build_under_load(
         position = 0
         for route, text, answer in log.seen:
             builds = [n for n in order if expected[n][route, text] == answer]
-            assert builds, f"client {number}: {route} {text!r} -> {answer} fits no build"
+            assert builds, (
+                f"client {number}: {route} {text!r} -> {answer} fits no build"
+            )
             if len(builds) == 1:
                 # Each client sees the builds in swap order, never an older one again.
                 assert order.index(builds[0]) >= position, (number, route, text)
