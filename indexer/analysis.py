@@ -40,7 +40,11 @@ def fold(text: str) -> str:
     """Lowercase and strip accents: ``"Ménière's"`` -> ``"meniere's"``."""
     if text.isascii():  # nearly every descriptor: skip the Unicode round trip
         return text.lower()
-    decomposed = unicodedata.normalize("NFKD", text.lower())
+    # Decompose, lowercase, decompose again: compatibility forms ("𝓐") only
+    # become letters after NFKD, and lowercasing can add combining marks ("İ").
+    decomposed = unicodedata.normalize(
+        "NFKD", unicodedata.normalize("NFKD", text).lower()
+    )
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 

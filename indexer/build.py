@@ -171,6 +171,7 @@ def _write_build(
     # was a tenth of the build time.
     writer = index.writer(procs=1, limitmb=512, codec=W3Codec(compression=0))
     total = len(records)
+    started = time.perf_counter()
     try:
         for done, record in enumerate(records, start=1):
             expanded = lexicon.expand_text(record.short) if record.short else ""
@@ -181,7 +182,14 @@ def _write_build(
     except BaseException:
         writer.cancel()
         raise
+    log.info("whoosh index written: %d documents in %.1f s", total, _since(started))
+    started = time.perf_counter()
     write_columns(index, directory / "columns", list(records), _labels(records))
+    log.info("columns written in %.1f s", _since(started))
+
+
+def _since(started: float) -> float:
+    return time.perf_counter() - started
 
 
 def swap_index(home: Path, build: Path) -> None:

@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 from whoosh import index as whoosh_index
 
+from corpus.rvu import rvu_summary
 from indexer.abbreviations import Lexicon
 from indexer.analysis import STOP_WORDS, is_code_shaped, stem, terms
 from indexer.columns import Columns, load_columns
@@ -56,6 +57,7 @@ log = logging.getLogger(__name__)
 MAX_LIMIT = 100
 MAX_OFFSET = 1000
 RERANK_DEPTH = 200
+WIDEN_BELOW = 10
 HEADER_FACTOR = 0.85
 TIME_BUDGET_S = 2.0
 NEVER = np.iinfo(np.int32).max
@@ -227,16 +229,7 @@ class Engine:
             if corrected_query:
                 parsed = corrected
                 match = self.matcher.match(parsed.readings)
-        best = float(match.coverage.max()) if self.size else 0.0
-        if best >= 1.0:
-            candidates = match.coverage >= 1.0
-        elif best > 0:
-            # Widen: the documents that meet the most slots, but never fewer than
-            # half of them (one of two words).
-            floor = max(best, 0.5) if len(parsed.words) > 1 else best
-            candidates = match.coverage >= floor - 1e-6
-        else:
-            candidates = np.zeros(self.size, dtype=bool)
+        candidates = self._widen(match.coverage, len(parsed.readings[0].slots))
         candidates = candidates | (code_tier > 0)
 
         score = match.score * np.where(self.billable, 1.0, HEADER_FACTOR)
@@ -247,6 +240,23 @@ class Engine:
             + score.astype(np.float64)
         )
         return Ranked(candidates, keys, match, code_tier, parsed, corrected_query)
+
+    def _widen(self, coverage: npt.NDArray[np.float32], slots: int) -> Mask:
+        """All words first; widen to fewer words only when that finds too little.
+
+        Widening steps down one slot at a time until there are ``WIDEN_BELOW``
+        candidates, never below half the slots (one of two words).
+        """
+        floor = 1.0
+        candidates: Mask = coverage >= floor - 1e-6
+        step = 1.0 / max(slots, 1)
+        while int(candidates.sum()) < WIDEN_BELOW and floor - step >= 0.5 - 1e-6:
+            floor -= step
+            candidates = coverage >= floor - 1e-6
+        if not candidates.any():
+            best = float(coverage.max()) if self.size else 0.0
+            candidates = (coverage >= best - 1e-6) & (coverage > 0)
+        return candidates
 
     # -- search ------------------------------------------------------------------
 
@@ -395,6 +405,7 @@ class Engine:
             specialties=self._labelled("specialty", row.specialties),
             billable=row.billable,
             terminated=row.terminated,
+            replaced_by=self._replaced_by(docnum) if row.terminated else None,
             score=round(float(ranked.match.score[docnum]), 4) if ranked.match else 0.0,
             match=match_kind,
             highlight={
@@ -403,6 +414,13 @@ class Engine:
             },
             explain=self._explain(docnum, ranked) if explain else (),
         )
+
+    def _replaced_by(self, docnum: int) -> str | None:
+        attributes = self.record_data(docnum).get("attributes")
+        if isinstance(attributes, dict):
+            value = attributes.get("replaced_by")
+            return str(value) if value else None
+        return None
 
     def _query_terms(self, ranked: Ranked) -> set[str]:
         found: set[str] = set()
@@ -493,11 +511,9 @@ class Engine:
             for d in self.children.get(f"{row.system}:{row.code}", ())
         )
         attributes = record.get("attributes", {})
-        rvu = {
-            k: v
-            for k, v in (attributes.items() if isinstance(attributes, dict) else ())
-            if "rvu" in k or k in ("status", "global_days")
-        }
+        rvu = rvu_summary(
+            row.system, attributes if isinstance(attributes, dict) else {}
+        )
         return CodeDetail(
             record=record,
             parent=parent,

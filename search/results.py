@@ -62,6 +62,7 @@ class Hit:
     specialties: tuple[Labelled, ...]
     billable: bool
     terminated: str | None
+    replaced_by: str | None
     score: float
     match: str
     highlight: dict[str, str]

@@ -32,6 +32,7 @@ def hit_json(hit: Hit, explain: bool) -> dict[str, Any]:
         "specialties": [_labelled(s) for s in hit.specialties],
         "billable": hit.billable,
         "terminated": hit.terminated,
+        "replaced_by": hit.replaced_by,
         "score": hit.score,
         "match": hit.match,
         "highlight": hit.highlight,

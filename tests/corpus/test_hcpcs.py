@@ -65,10 +65,6 @@ def csv_codes(path: Path) -> list[str]:
         return [row["HCPCS_CODE"] for row in csv.DictReader(handle)]
 
 
-def test_workbook_read_is_fast(timed_october: tuple[list[CodeRecord], float]) -> None:
-    assert timed_october[1] < 5
-
-
 def test_workbook_codes(october: list[CodeRecord]) -> None:
     # README of the reference files: 8,463 codes, 1,205 with a termination date.
     assert len(october) == 8463

@@ -40,10 +40,6 @@ def records(
     return timed_records[0]
 
 
-def test_read_is_fast(timed_records: tuple[dict[str, CodeRecord], float]) -> None:
-    assert timed_records[1] < 10
-
-
 def test_every_code_but_chapters_and_blocks(records: dict[str, CodeRecord]) -> None:
     expected = {
         code

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -43,17 +42,14 @@ def record(title: str, system: str = "hcpcs", code: str = "X9999") -> CodeRecord
 
 
 @needs_shared
-def test_every_code_gets_a_specialty_fast(rules: SpecialtyRules) -> None:
+def test_every_code_gets_a_specialty(rules: SpecialtyRules) -> None:
+    # Speed is measured by benchmarks/bench_build.py, never by a timed test.
     records = categorized_records()
-
-    started = time.process_time()
     assigned = list(assign_specialties(records, rules))
-    seconds = time.process_time() - started
 
     assert len(assigned) == len(records) > 105_000
     assert all(r.specialties for r in assigned)
     assert all(len(set(r.specialties)) == len(r.specialties) for r in assigned)
-    assert seconds < 5.0, f"assigning took {seconds:.2f} s of CPU"
     # The rule table should spread codes over many specialties, not a handful.
     counts = Counter(s for r in assigned for s in r.specialties)
     assert len(counts) >= 50

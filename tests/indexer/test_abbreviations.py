@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import re
 import sqlite3
-import time
 from functools import cache
 from pathlib import Path
 
@@ -281,14 +280,3 @@ def test_bad_header_is_reported() -> None:
         Lexicon.from_tables(mined="abbr\tword\n")
 
 
-@pytest.mark.full
-@needs_corpus
-def test_index_time_expansion_is_fast(
-    lexicon: Lexicon, all_pairs: list[DescriptorPair]
-) -> None:
-    """expand_text over every short descriptor (~106k) takes well under 5 s."""
-    shorts = [pair.short for pair in all_pairs]
-    started = time.perf_counter()
-    for text in shorts:
-        lexicon.expand_text(text)
-    assert time.perf_counter() - started < 5.0
