@@ -68,19 +68,8 @@ queries = st.one_of(any_text, typed_text)
 # -- analyzer -----------------------------------------------------------------
 
 
-# Bug (indexer/analysis.py, fold): it lowercases before the NFKD decomposition,
-# so compatibility characters with no case of their own decompose to upper-case
-# ASCII afterwards ("𝓐" U+1D4D0 -> "A", "™" -> "TM", "㎒" -> "MHz") and their
-# letters are then dropped by ``words``. Lowercasing after NFKD fixes it; until
-# then these two properties fail on exactly such characters.
-FOLD_BUG = pytest.mark.xfail(
-    strict=True, reason="fold lowercases before NFKD: '𝓐' folds to 'A'"
-)
-
-
-@FOLD_BUG
 @quick
-@example("𝓐")
+@example("𝓐 ™ ㎒ İ")
 @given(any_text)
 def test_fold_is_lowercase_unaccented_and_idempotent(text: str) -> None:
     folded = fold(text)
@@ -95,7 +84,6 @@ def test_words_are_ascii_tokens(text: str) -> None:
         assert _WORD_SHAPE.match(word), word
 
 
-@FOLD_BUG
 @quick
 @example("™ 𝓑one")
 @given(any_text)
