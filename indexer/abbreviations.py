@@ -162,6 +162,10 @@ class Lexicon:
         """The number of keys."""
         return len(self._readings)
 
+    def phrase_keys(self) -> list[tuple[str, ...]]:
+        """Every key of two words or more (lay phrases, multi-word shorthand)."""
+        return [key for key in self._readings if len(key) > 1]
+
     def readings(self, key: Sequence[str]) -> tuple[Reading, ...]:
         """Every reading of ``key`` (a token tuple), all sources."""
         by_source = self._readings.get(tuple(key), {})

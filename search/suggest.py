@@ -10,6 +10,7 @@ the same postings, expansions and code table as search.
 from __future__ import annotations
 
 import threading
+from bisect import bisect_left
 import time
 from collections import OrderedDict
 
@@ -17,7 +18,7 @@ import numpy as np
 
 from indexer.analysis import STOP_WORDS, stem, words
 from indexer.columns import Columns
-from search.engine import CODE_EXACT, CODE_PREFIX, HEADER_FACTOR, Engine
+from search.engine import HEADER_FACTOR, NEUTRAL_TERMS, Engine, _terms_of
 from search.errors import InvalidRequest
 from search.query import Alternative, Reading, Slot, clean, normalize_code, parse
 from search.results import CodeSuggestion, Suggestions
@@ -25,6 +26,10 @@ from search.spelling import MIN_WORD
 
 MAX_LIMIT = 20
 FUZZY_FANOUT = 8
+RERANK_DEPTH = 60
+TITLE_BONUS = 5e5
+MIN_PHRASE_PREFIX = 3
+MAX_PHRASE_READINGS = 2
 VOCABULARY_FANOUT = 48
 COMPLETION_DEPTH = 20
 CACHE_SIZE = 4096
@@ -36,6 +41,10 @@ class Suggester:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._cache: OrderedDict[tuple[str, int], Suggestions] = OrderedDict()
+        lexicon = engine.lexicon
+        self._phrases = sorted(
+            " ".join(key) for key in (lexicon.phrase_keys() if lexicon else [])
+        )
         self._lock = threading.Lock()
 
     def suggest(self, text: str, limit: int = 8) -> Suggestions:
@@ -112,7 +121,10 @@ class Suggester:
 
         parsed = parse(text, engine.lexicon)
         readings = []
-        for reading in parsed.readings:
+        for reading in (
+            *parsed.readings,
+            *self._phrase_readings(typed, ends_with_space),
+        ):
             slots = list(reading.slots)
             for i, slot in enumerate(slots):
                 is_last = i == len(slots) - 1 and not ends_with_space
@@ -122,30 +134,96 @@ class Suggester:
             return Suggestions(text, (), self._codes(code_docs[:limit]))
 
         match = engine.matcher.match(tuple(readings))
-        factor = np.where(engine.billable, 1.0, HEADER_FACTOR)
-        keys = match.coverage.astype(np.float64) * 1e6 + match.score * factor
-        keys[match.coverage < max(float(match.coverage.max()), 1e-6)] = -1.0
-        tier = np.zeros(engine.size)
-        tier[code_docs] = CODE_PREFIX
-        if code_docs:
-            tier[code_docs[0]] = (
-                CODE_EXACT
-                if normalize_code(engine.columns.docs[code_docs[0]].code)
-                == normalize_code(text)
-                else CODE_PREFIX
-            )
-        keys = keys + tier * 1e9
-        depth = min(max(limit, COMPLETION_DEPTH), engine.size)
-        top = np.argpartition(-keys, depth - 1)[:depth]
-        ordered_top = [int(d) for d in top[np.argsort(-keys[top], kind="stable")]]
-        ordered_top = [d for d in ordered_top if keys[d] > 0]
+        best = float(match.coverage.max())
+        pool = np.flatnonzero(match.coverage >= max(best, 1e-6) - 1e-6)
+        factor = np.where(engine.billable[pool], 1.0, HEADER_FACTOR)
+        keys = (
+            match.coverage[pool].astype(np.float64) * 1e6 + match.score[pool] * factor
+        )
+        depth = min(RERANK_DEPTH, len(pool))
+        if depth < len(pool):
+            chosen_positions = np.argpartition(-keys, depth - 1)[:depth]
+        else:
+            chosen_positions = np.arange(len(pool))
+        ordered_top = self._rerank(
+            [int(pool[i]) for i in chosen_positions],
+            [float(keys[i]) for i in chosen_positions],
+            readings,
+            ends_with_space,
+        )
         chosen = ordered_top[:limit]
         if code_docs:
-            chosen = list(dict.fromkeys(code_docs[:limit] + chosen))[:limit]
+            exact_first = [
+                d
+                for d in code_docs[:1]
+                if normalize_code(engine.columns.docs[d].code) == normalize_code(text)
+            ]
+            chosen = list(dict.fromkeys(exact_first + code_docs[:limit] + chosen))[
+                :limit
+            ]
         completions = self._completions(
             typed, readings, ordered_top, ends_with_space, limit
         )
         return Suggestions(text, completions, self._codes(chosen))
+
+    def _phrase_readings(
+        self, typed: list[str], ends_with_space: bool
+    ) -> list[Reading]:
+        """Readings for lay phrases the typed words begin ("underactive th")."""
+        text = " ".join(typed)
+        if len(text) < MIN_PHRASE_PREFIX or ends_with_space and len(typed) < 2:
+            return []
+        start = bisect_left(self._phrases, text)
+        readings = []
+        for phrase in self._phrases[start : start + MAX_PHRASE_READINGS * 4]:
+            if not phrase.startswith(text):
+                break
+            alternatives = tuple(
+                Alternative(
+                    tuple(stem(w) for w in reading.words if w not in STOP_WORDS),
+                    " ".join(reading.words),
+                    "lay",
+                    0.95,
+                )
+                for reading in self.engine.lexicon.readings(tuple(phrase.split()))
+                if self.engine.lexicon is not None
+            )
+            alternatives = tuple(a for a in alternatives if a.terms)
+            if alternatives:
+                readings.append(Reading((Slot(text, alternatives),)))
+            if len(readings) >= MAX_PHRASE_READINGS:
+                break
+        return readings
+
+    def _rerank(
+        self,
+        docnums: list[int],
+        keys: list[float],
+        readings: list[Reading],
+        ends_with_space: bool,
+    ) -> list[int]:
+        """Order the best candidates as search does: a title the input completes
+        ("cellulit" -> "Cellulitis, unspecified") before titles with more in them."""
+        full_terms = set(NEUTRAL_TERMS)
+        prefixes: list[str] = []
+        for reading in readings:
+            for slot in reading.slots:
+                for alternative in slot.alternatives:
+                    if alternative.kind == "prefix":
+                        prefixes.append(alternative.terms[0])
+                    else:
+                        full_terms.update(alternative.terms)
+        docs = self.engine.columns.docs
+        scored = []
+        for docnum, key in zip(docnums, keys, strict=True):
+            title = _terms_of(docs[docnum].title)
+            if title and all(
+                t in full_terms or any(t.startswith(p) for p in prefixes) for t in title
+            ):
+                key += TITLE_BONUS
+            scored.append((-key, docnum))
+        scored.sort()
+        return [docnum for _, docnum in scored]
 
     def _completions(
         self,
@@ -198,7 +276,10 @@ class Suggester:
                 together = int(scope[found[0]].sum())
             return (-together, -from_codes.get(word, 0.0), word)
 
-        ranked = [w for w in sorted(candidates, key=weight) if weight(w)[0] < 0]
+        weights = {word: weight(word) for word in candidates}
+        ranked = [
+            w for w in sorted(candidates, key=weights.__getitem__) if weights[w][0] < 0
+        ]
         head = " ".join(typed[:-1])
         return tuple(f"{head} {word}".strip() for word in ranked[:limit])
 
