@@ -10,10 +10,12 @@ Damerau-Levenshtein distance, then by how many codes use the word.
 from __future__ import annotations
 
 import bisect
+import heapq
 from collections.abc import Iterable
 
 MIN_WORD = 4
 MAX_DISTANCE = 2
+COMPLETION_CACHE = 20_000
 
 
 def _deletes(word: str) -> set[str]:
@@ -44,6 +46,7 @@ class Speller:
         self.vocabulary = vocabulary
         self.sorted_words = sorted(vocabulary)
         self._index: dict[str, list[str]] = {}
+        self._completions: dict[tuple[str, int], tuple[str, ...]] = {}
         for word in vocabulary:
             if len(word) < MIN_WORD - 1:
                 continue
@@ -74,13 +77,18 @@ class Speller:
 
     def completions(self, prefix: str, limit: int) -> list[str]:
         """Vocabulary words starting with ``prefix``, most used first."""
+        key = (prefix, limit)
+        cached = self._completions.get(key)
+        if cached is not None:
+            return list(cached)
         start = bisect.bisect_left(self.sorted_words, prefix)
         end = bisect.bisect_left(self.sorted_words, prefix + "\uffff")
-        span = self.sorted_words[start:end]
-        if len(span) > limit:
-            span = sorted(span, key=lambda w: -self.vocabulary[w])[:limit]
-        else:
-            span = sorted(span, key=lambda w: -self.vocabulary[w])
+        span = heapq.nsmallest(
+            limit, self.sorted_words[start:end], key=lambda w: -self.vocabulary[w]
+        )
+        if len(self._completions) > COMPLETION_CACHE:
+            self._completions.clear()
+        self._completions[key] = tuple(span)
         return span
 
     def fuzzy_prefixes(self, prefix: str) -> Iterable[str]:

@@ -31,7 +31,7 @@ TITLE_BONUS = 5e5
 MIN_PHRASE_PREFIX = 3
 MAX_PHRASE_READINGS = 2
 VOCABULARY_FANOUT = 48
-COMPLETION_DEPTH = 20
+COMPLETION_DEPTH = 12
 CACHE_SIZE = 4096
 
 
@@ -41,6 +41,7 @@ class Suggester:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._cache: OrderedDict[tuple[str, int], Suggestions] = OrderedDict()
+        self._doc_words: dict[int, frozenset[str]] = {}
         lexicon = engine.lexicon
         self._phrases = sorted(
             " ".join(key) for key in (lexicon.phrase_keys() if lexicon else [])
@@ -171,7 +172,13 @@ class Suggester:
     ) -> list[Reading]:
         """Readings for lay phrases the typed words begin ("underactive th")."""
         text = " ".join(typed)
-        if len(text) < MIN_PHRASE_PREFIX or ends_with_space and len(typed) < 2:
+        lexicon = self.engine.lexicon
+        if (
+            lexicon is None
+            or len(text) < MIN_PHRASE_PREFIX
+            or ends_with_space
+            and len(typed) < 2
+        ):
             return []
         start = bisect_left(self._phrases, text)
         readings = []
@@ -185,8 +192,7 @@ class Suggester:
                     "lay",
                     0.95,
                 )
-                for reading in self.engine.lexicon.readings(tuple(phrase.split()))
-                if self.engine.lexicon is not None
+                for reading in lexicon.readings(tuple(phrase.split()))
             )
             alternatives = tuple(a for a in alternatives if a.terms)
             if alternatives:
@@ -247,15 +253,10 @@ class Suggester:
             return ()
         prefix = typed[-1]
         from_codes: dict[str, float] = {}
-        docs = self.engine.columns.docs
-        for rank, docnum in enumerate(top):
-            row = docs[docnum]
-            for word in set(words(f"{row.title} {row.short} {row.expanded}")):
-                if word in STOP_WORDS or not word.isalpha():
-                    continue
-                if word.startswith(prefix) or any(
-                    stem(word).startswith(s) for s in stems
-                ):
+        starts = (prefix, *stems)
+        for rank, docnum in enumerate(top[:COMPLETION_DEPTH]):
+            for word in self._words_of(docnum):
+                if word.startswith(starts):
                     from_codes[word] = from_codes.get(word, 0.0) + 1.0 / (rank + 1)
         candidates = set(from_codes) | set(
             self.engine.speller.completions(prefix, VOCABULARY_FANOUT)
@@ -282,6 +283,21 @@ class Suggester:
         ]
         head = " ".join(typed[:-1])
         return tuple(f"{head} {word}".strip() for word in ranked[:limit])
+
+    def _words_of(self, docnum: int) -> frozenset[str]:
+        """The completable words of a document's descriptors (cached)."""
+        found = self._doc_words.get(docnum)
+        if found is None:
+            row = self.engine.columns.docs[docnum]
+            found = frozenset(
+                w
+                for w in words(f"{row.title} {row.short} {row.expanded}")
+                if w.isalpha() and w not in STOP_WORDS
+            )
+            if len(self._doc_words) > CACHE_SIZE * 4:
+                self._doc_words.clear()
+            self._doc_words[docnum] = found
+        return found
 
     def _codes(self, docnums: list[int]) -> tuple[CodeSuggestion, ...]:
         docs = self.engine.columns.docs
