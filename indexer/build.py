@@ -17,6 +17,7 @@ so a failed or killed build loses nothing; the next build removes its leftovers.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import fcntl
 import json
@@ -117,15 +118,17 @@ def build_index(
     sources: Sequence[dict[str, Any]] = (),
     progress: Progress | None = None,
     wait: bool = False,
+    locked: bool = False,
 ) -> Path:
     """Index ``records`` into a new build under ``home`` and make it current.
 
     Returns the new build directory. Raises :class:`BuildError` if another build
-    holds the lock (unless ``wait``) or if there is nothing to index.
+    holds the lock (unless ``wait``) or if there is nothing to index. ``locked``
+    says the caller already holds :func:`build_lock` (to take it before reading).
     """
     if not records:
         raise BuildError("nothing to index: no records were read")
-    with build_lock(home, wait=wait):
+    with contextlib.nullcontext() if locked else build_lock(home, wait=wait):
         builds = home / "builds"
         builds.mkdir(parents=True, exist_ok=True)
         _remove_leftovers(builds)

@@ -106,6 +106,7 @@ class Engine:
             self.whoosh = whoosh_index.open_dir(str(build / "whoosh"))
             impacts = "plain" if baseline else "full"
             self.columns: Columns = load_columns(build / "columns", impacts)
+            self._searcher = self.whoosh.searcher()
         except Exception as error:  # any damage reads as "unusable", with the cause
             raise IndexUnavailable(
                 f"the index at {build} cannot be opened ({error}); rebuild it with "
@@ -138,7 +139,6 @@ class Engine:
                     docnum
                 )
         self._whoosh_lock = threading.Lock()
-        self._searcher = self.whoosh.searcher()
         self._cache: OrderedDict[object, SearchResult] = OrderedDict()
         self._cache_lock = threading.Lock()
         log.info(

@@ -85,7 +85,13 @@ def create_app(home: Path | None = None) -> FastAPI:
         limit: Annotated[int, Query(ge=1, le=100)] = 10,
         offset: Annotated[int, Query(ge=0, le=1000)] = 0,
         explain: bool = False,
-        as_of: Annotated[str | None, Query(max_length=10)] = None,
+        as_of: Annotated[
+            str | None,
+            Query(
+                pattern=r"^\d{4}-\d{2}-\d{2}$",
+                description="Validity date, YYYY-MM-DD (default: today)",
+            ),
+        ] = None,
         include_terminated: bool = False,
     ) -> dict[str, Any]:
         request = SearchRequest(
@@ -101,8 +107,10 @@ def create_app(home: Path | None = None) -> FastAPI:
         )
         return search_json(index_home.engine().search(request))
 
+    # Async on purpose: a suggestion takes a millisecond or two of CPU, less than
+    # the hop to a worker thread would add to every keystroke.
     @app.get("/api/suggest", summary="Completions and codes while typing")
-    def suggest(
+    async def suggest(
         q: Text = "", limit: Annotated[int, Query(ge=1, le=20)] = 8
     ) -> dict[str, Any]:
         return suggest_json(suggester().suggest(q, limit))

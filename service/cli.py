@@ -13,13 +13,14 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from corpus.datadir import resolve_data_dir
 from corpus.errors import CorpusError
-from indexer.build import BuildError, build_index, current_build
+from indexer.build import BuildError, build_index, build_lock, current_build
 from search.errors import SearchError
 from service.paths import default_home
 
@@ -45,7 +46,9 @@ def _progress_bar(done: int, total: int) -> None:
         return
     width = 30
     filled = int(width * done / total) if total else width
-    sys.stderr.write(f"\rindexing [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+    sys.stderr.write(
+        f"\rindexing [{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
+    )
     if done == total:
         sys.stderr.write("\n")
     sys.stderr.flush()
@@ -58,7 +61,9 @@ def _home(args: argparse.Namespace) -> Path:
 def _data_dir(args: argparse.Namespace) -> Path | None:
     data = resolve_data_dir(args.data)
     if data is not None and not data.is_dir():
-        raise UsageError(f"data directory {str(data)!r} does not exist or is not a folder")
+        raise UsageError(
+            f"data directory {str(data)!r} does not exist or is not a folder"
+        )
     return data
 
 
@@ -68,14 +73,24 @@ def command_build(args: argparse.Namespace) -> int:
 
     data = _data_dir(args)
     started = time.perf_counter()
-    corpus = load_corpus(data, progress=lambda name: log.info("reading %s", name))
-    sources = [
-        {"name": s.name, "path": str(s.path) if s.path else None, "records": s.records}
-        for s in corpus.sources
-    ]
-    build = build_index(
-        corpus.records, _home(args), sources=sources, progress=_progress_bar, wait=args.wait
-    )
+    # The lock first, so that a second build stops at once, not after reading.
+    with build_lock(_home(args), wait=args.wait):
+        corpus = load_corpus(data, progress=lambda name: log.info("reading %s", name))
+        sources = [
+            {
+                "name": s.name,
+                "path": str(s.path) if s.path else None,
+                "records": s.records,
+            }
+            for s in corpus.sources
+        ]
+        build = build_index(
+            corpus.records,
+            _home(args),
+            sources=sources,
+            progress=_progress_bar,
+            locked=True,
+        )
     print(
         f"built {build.name}: {len(corpus.records)} records in "
         f"{time.perf_counter() - started:.1f} s (home {_home(args)})"
@@ -137,8 +152,14 @@ def command_search(args: argparse.Namespace) -> int:
         print(f"{rank:3d}. {hit.code:<10} {hit.system:<8} {hit.title}")
         if args.explain:
             for reason in hit.explain:
-                via = f" via {reason.kind} '{reason.matched}'" if reason.kind != "word" else ""
-                print(f"       '{reason.typed}'{via} in {', '.join(reason.fields) or '-'}")
+                via = (
+                    f" via {reason.kind} '{reason.matched}'"
+                    if reason.kind != "word"
+                    else ""
+                )
+                print(
+                    f"       '{reason.typed}'{via} in {', '.join(reason.fields) or '-'}"
+                )
     return 0
 
 
@@ -158,7 +179,9 @@ def command_show(args: argparse.Namespace) -> int:
     """Print every field of one code."""
     from service.schemas import detail_json
 
-    print(json.dumps(detail_json(_engine(args).detail(args.code, args.system)), indent=2))
+    print(
+        json.dumps(detail_json(_engine(args).detail(args.code, args.system)), indent=2)
+    )
     return 0
 
 
@@ -187,10 +210,7 @@ def command_eval(args: argparse.Namespace) -> int:
     if args.suggest:
         rows = {}
         for name, engine in (("medcodes", full), ("baseline", baseline)):
-            suggester = Suggester(engine)
-            rows[name] = evaluate_typing(
-                queries, lambda text, s=suggester: [c.code for c in s.suggest(text, 10).codes]
-            )
+            rows[name] = evaluate_typing(queries, _suggested_codes(Suggester(engine)))
         print(f"{'kind':<10} {'n':>3}  {'reached@10':>22}  {'keystrokes saved':>22}")
         for kind in rows["medcodes"]:
             m, b = rows["medcodes"][kind], rows["baseline"][kind]
@@ -201,19 +221,16 @@ def command_eval(args: argparse.Namespace) -> int:
         return 0
     results = {}
     for name, engine in (("medcodes", full), ("baseline", baseline)):
-        results[name] = evaluate(
-            queries,
-            lambda q, e=engine: [
-                h.code for h in e.search(SearchRequest(query=q, limit=10)).hits
-            ],
-        )
-    print(f"{'kind':<10} {'n':>3}  {'success@1':>18}  {'success@10':>18}  {'MRR@10':>18}")
+        results[name] = evaluate(queries, _searched_codes(engine))
+    print(
+        f"{'kind':<10} {'n':>3}  {'success@1':>18}  {'success@10':>18}  {'MRR@10':>18}"
+    )
     for kind in results["medcodes"]:
-        m, b = results["medcodes"][kind], results["baseline"][kind]
+        r, q = results["medcodes"][kind], results["baseline"][kind]
         print(
-            f"{kind:<10} {m.queries:>3}  {m.success_at_1:>6.3f} (base {b.success_at_1:.3f})"
-            f"  {m.success_at_10:>6.3f} (base {b.success_at_10:.3f})"
-            f"  {m.mrr:>6.3f} (base {b.mrr:.3f})"
+            f"{kind:<10} {r.queries:>3}  {r.success_at_1:>6.3f} (base {q.success_at_1:.3f})"
+            f"  {r.success_at_10:>6.3f} (base {q.success_at_10:.3f})"
+            f"  {r.mrr:>6.3f} (base {q.mrr:.3f})"
         )
     if args.misses:
         for query in queries:
@@ -221,6 +238,24 @@ def command_eval(args: argparse.Namespace) -> int:
             if not codes or not query.accepts(codes[0]):
                 print(f"miss [{query.kind}] {query.query!r}: top {codes[:3]}")
     return 0
+
+
+def _suggested_codes(suggester: Any) -> Callable[[str], list[str]]:
+    def codes(text: str) -> list[str]:
+        return [c.code for c in suggester.suggest(text, 10).codes]
+
+    return codes
+
+
+def _searched_codes(engine: Any) -> Callable[[str], list[str]]:
+    from search.results import SearchRequest
+
+    def codes(query: str) -> list[str]:
+        return [
+            h.code for h in engine.search(SearchRequest(query=query, limit=10)).hits
+        ]
+
+    return codes
 
 
 def command_lexicon(args: argparse.Namespace) -> int:
@@ -280,7 +315,8 @@ def parser() -> argparse.ArgumentParser:
 
     def with_home(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         p.add_argument(
-            "--home", help="index home (default: $MEDCODES_HOME or ~/.local/share/medcodes/index)"
+            "--home",
+            help="index home (default: $MEDCODES_HOME or ~/.local/share/medcodes/index)",
         )
         return p
 
@@ -297,9 +333,13 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(run=command_build)
 
     p = with_data(with_home(sub.add_parser("serve", help="serve the API and page")))
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)"
+    )
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    p.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    p.add_argument(
+        "--workers", type=int, default=1, help="worker processes (default 1)"
+    )
     p.add_argument("--rebuild", action="store_true", help="build a new index first")
     p.add_argument("--wait", action="store_true", help=argparse.SUPPRESS)
     p.set_defaults(run=command_serve)
@@ -307,8 +347,12 @@ def parser() -> argparse.ArgumentParser:
     p = with_home(sub.add_parser("search", help="search codes"))
     p.add_argument("query", help="what you would type in the search box")
     p.add_argument("--system", action="append", default=[], help="filter by system id")
-    p.add_argument("--category", action="append", default=[], help="filter by category id")
-    p.add_argument("--specialty", action="append", default=[], help="filter by specialty id")
+    p.add_argument(
+        "--category", action="append", default=[], help="filter by category id"
+    )
+    p.add_argument(
+        "--specialty", action="append", default=[], help="filter by specialty id"
+    )
     p.add_argument("--limit", type=int, default=10, help="results per page (1-100)")
     p.add_argument("--offset", type=int, default=0, help="results to skip (0-1000)")
     p.add_argument("--explain", action="store_true", help="say why each result matched")
@@ -333,15 +377,23 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=30, help="values per facet to print")
     p.set_defaults(run=command_facets)
 
-    p = with_home(sub.add_parser("specialty", help="which rules gave a code its specialties"))
+    p = with_home(
+        sub.add_parser("specialty", help="which rules gave a code its specialties")
+    )
     p.add_argument("code", help="the code")
     p.add_argument("--system", help="the system, if the code is ambiguous")
     p.set_defaults(run=command_specialty)
 
-    p = with_home(sub.add_parser("eval", help="measure relevance against a queries file"))
+    p = with_home(
+        sub.add_parser("eval", help="measure relevance against a queries file")
+    )
     p.add_argument("queries", help="TSV file: kind, query, targets")
-    p.add_argument("--suggest", action="store_true", help="measure autocomplete instead")
-    p.add_argument("--misses", action="store_true", help="list queries not answered first")
+    p.add_argument(
+        "--suggest", action="store_true", help="measure autocomplete instead"
+    )
+    p.add_argument(
+        "--misses", action="store_true", help="list queries not answered first"
+    )
     p.set_defaults(run=command_eval)
 
     p = with_data(sub.add_parser("download", help="fetch the official files, checked"))
@@ -367,7 +419,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         return int(args.run(args))
-    except (UsageError, *EXPECTED_ERRORS) as error:
+    except (UsageError, *EXPECTED_ERRORS) as error:  # type: ignore[misc]
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         print(f"medcodes: error: {message}", file=sys.stderr)
         return 2
