@@ -18,13 +18,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.bench_search import whoosh_search  # noqa: E402
-from benchmarks.common import DEV_QUERIES, REPO, summary, timed_ms  # noqa: E402
-from corpus.load import load_corpus  # noqa: E402
-from indexer.build import build_index  # noqa: E402
-from search.engine import Engine  # noqa: E402
-from search.evaluate import read_queries  # noqa: E402
-from search.results import SearchRequest  # noqa: E402
+from benchmarks.bench_search import whoosh_search
+from benchmarks.common import DEV_QUERIES, REPO, summary, timed_ms
+from corpus.load import load_corpus
+from indexer.build import build_index
+from search.engine import Engine
+from search.evaluate import read_queries
+from search.results import SearchRequest
 
 
 def main() -> None:

@@ -20,12 +20,12 @@ from whoosh import sorting
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import summary, timed_ms  # noqa: E402
-from indexer.analysis import stem  # noqa: E402
-from indexer.build import current_build  # noqa: E402
-from search.engine import Engine  # noqa: E402
-from search.results import SearchRequest  # noqa: E402
-from service.paths import default_home  # noqa: E402
+from benchmarks.common import summary, timed_ms
+from indexer.analysis import stem
+from indexer.build import current_build
+from search.engine import Engine
+from search.results import SearchRequest
+from service.paths import default_home
 
 CASES: list[tuple[str, str, dict[str, tuple[str, ...]]]] = [
     ("empty query", "", {}),

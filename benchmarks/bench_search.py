@@ -25,19 +25,19 @@ from whoosh import qparser, sorting
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import (  # noqa: E402
+from benchmarks.common import (
     DEV_QUERIES,
     peak_memory_mb,
     running_service,
     summary,
     timed_ms,
 )
-from indexer.build import current_build  # noqa: E402
-from search.engine import Engine  # noqa: E402
-from search.evaluate import evaluate_typing, read_queries  # noqa: E402
-from search.results import SearchRequest  # noqa: E402
-from search.suggest import Suggester  # noqa: E402
-from service.paths import default_home  # noqa: E402
+from indexer.build import current_build
+from search.engine import Engine
+from search.evaluate import evaluate_typing, read_queries
+from search.results import SearchRequest
+from search.suggest import Suggester
+from service.paths import default_home
 
 
 def suggest_inputs(queries: list[str]) -> list[str]:
@@ -163,7 +163,8 @@ def main() -> None:
         overall = scores["overall"]
         print(
             f"autocomplete on {args.queries.name} ({name}): target in top 10 for "
-            f"{overall.reached:.3f} of queries, keystrokes saved {overall.keystrokes_saved:.3f}"
+            f"{overall.reached:.3f} of queries, "
+            f"keystrokes saved {overall.keystrokes_saved:.3f}"
         )
 
 

@@ -25,7 +25,28 @@ from nltk.stem.snowball import SnowballStemmer
 from whoosh.analysis import Composable, Token, Tokenizer
 
 STOP_WORDS = frozenset(
-    "a an the of for to in on and or by at is are as be from its this that".split()
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "for",
+        "to",
+        "in",
+        "on",
+        "and",
+        "or",
+        "by",
+        "at",
+        "is",
+        "are",
+        "as",
+        "be",
+        "from",
+        "its",
+        "this",
+        "that",
+    ]
 )
 
 # A word, a code or a number with internal dots ("e11.9", "0.5"), or shorthand with a

@@ -27,7 +27,7 @@ from whoosh.reading import IndexReader
 
 from corpus.records import CodeRecord
 from indexer.analysis import STOP_WORDS, words
-from indexer.schema import TEXT_FIELDS, category_ids
+from indexer.schema import TEXT_FIELDS
 
 K1 = 1.2
 FORMAT_VERSION = 2

@@ -10,8 +10,8 @@ the same postings, expansions and code table as search.
 from __future__ import annotations
 
 import threading
-from bisect import bisect_left
 import time
+from bisect import bisect_left
 from collections import OrderedDict
 
 import numpy as np
@@ -176,8 +176,7 @@ class Suggester:
         if (
             lexicon is None
             or len(text) < MIN_PHRASE_PREFIX
-            or ends_with_space
-            and len(typed) < 2
+            or (ends_with_space and len(typed) < 2)
         ):
             return []
         start = bisect_left(self._phrases, text)

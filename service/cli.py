@@ -14,7 +14,6 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -228,7 +227,8 @@ def command_eval(args: argparse.Namespace) -> int:
     for kind in results["medcodes"]:
         r, q = results["medcodes"][kind], results["baseline"][kind]
         print(
-            f"{kind:<10} {r.queries:>3}  {r.success_at_1:>6.3f} (base {q.success_at_1:.3f})"
+            f"{kind:<10} {r.queries:>3}"
+            f"  {r.success_at_1:>6.3f} (base {q.success_at_1:.3f})"
             f"  {r.success_at_10:>6.3f} (base {q.success_at_10:.3f})"
             f"  {r.mrr:>6.3f} (base {q.mrr:.3f})"
         )
@@ -316,7 +316,8 @@ def parser() -> argparse.ArgumentParser:
     def with_home(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         p.add_argument(
             "--home",
-            help="index home (default: $MEDCODES_HOME or ~/.local/share/medcodes/index)",
+            help="index home (default: $MEDCODES_HOME, else "
+            "~/.local/share/medcodes/index)",
         )
         return p
 

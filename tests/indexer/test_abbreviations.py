@@ -278,5 +278,3 @@ def test_bad_header_is_reported() -> None:
     """A table with the wrong header says which columns it expects."""
     with pytest.raises(LexiconError, match=r"abbreviations-mined\.tsv row 1"):
         Lexicon.from_tables(mined="abbr\tword\n")
-
-
