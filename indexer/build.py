@@ -172,7 +172,11 @@ def _write_build(
     index = whoosh_index.create_in(str(whoosh_dir), build_schema())
     # Uncompressed posting blocks: the columns are what search reads, and zlib
     # was a tenth of the build time.
-    writer = index.writer(procs=1, limitmb=512, codec=W3Codec(compression=0))
+    # Two writer processes, each its own segment: the machine has two cores, and
+    # a single writer measured 68 s of the full build's 93 s.
+    writer = index.writer(
+        procs=2, multisegment=True, limitmb=256, codec=W3Codec(compression=0)
+    )
     total = len(records)
     started = time.perf_counter()
     try:

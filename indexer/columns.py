@@ -129,14 +129,26 @@ def compute_impacts(
     with index.reader() as reader:
         total_docs = reader.doc_count_all()
         leaves = list(reader.leaf_readers())
-        for field, (weight, b) in TEXT_FIELDS.items():
-            per_term = per_field.setdefault(field, {})
+        lengths_of = {}
+        for field in TEXT_FIELDS:
             lengths = np.zeros(total_docs, dtype=np.float32)
             for leaf, offset in leaves:
                 for docnum in range(leaf.doc_count_all()):
                     lengths[offset + docnum] = leaf.doc_field_length(docnum, field) or 0
-            average = float(lengths.mean()) or 1.0
+            lengths_of[field] = lengths
+        # The indexer leaves the short descriptor and its expansion empty where
+        # they would repeat the title; the title then carries their weight too.
+        title_weight = np.full(total_docs, TEXT_FIELDS["title"][0], dtype=np.float32)
+        for field in ("short", "expanded"):
+            title_weight += np.where(lengths_of[field] == 0, TEXT_FIELDS[field][0], 0.0)
+        for field, (weight, b) in TEXT_FIELDS.items():
+            per_term = per_field.setdefault(field, {})
+            lengths = lengths_of[field]
+            present = lengths[lengths > 0]
+            average = float(present.mean()) if len(present) else 1.0
             norm = (1.0 - b) + b * lengths / average
+            if field == "title":
+                norm = norm / (title_weight / weight)
             for leaf, offset in leaves:
                 for term in leaf.lexicon(field):
                     chunks = list(_read_postings(leaf, field, term))

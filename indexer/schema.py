@@ -9,7 +9,7 @@ from typing import Any
 from whoosh import fields
 
 from corpus.records import Category, CodeRecord
-from indexer.analysis import medical_analyzer
+from indexer.analysis import medical_analyzer, terms
 
 # Text fields, with the weight each carries in ranking (BM25F) and how strongly its
 # length is normalised: a code with forty index synonyms is no less about each.
@@ -98,7 +98,22 @@ def category_ids(record: CodeRecord) -> list[str]:
 
 
 def to_document(record: CodeRecord, expanded_short: str) -> dict[str, Any]:
-    """The Whoosh document for a record."""
+    """The Whoosh document for a record.
+
+    The short descriptor and its expansion are indexed only where they add words
+    the title lacks: for most ICD-10-CM codes the three are the same text, and
+    indexing it three times would triple the build's work and the weight of
+    those codes' words.
+    """
+    title_terms = set(terms(record.title))
+    short_terms = set(terms(record.short))
+    short = record.short if not short_terms <= title_terms else ""
+    expanded = (
+        expanded_short
+        if not set(terms(expanded_short))
+        <= title_terms | (short_terms if short else set())
+        else ""
+    )
     return {
         "key": record.key,
         "code": record.code,
@@ -106,8 +121,8 @@ def to_document(record: CodeRecord, expanded_short: str) -> dict[str, Any]:
         "category": ",".join(category_ids(record)),
         "specialty": ",".join(record.specialties),
         "title": record.title,
-        "short": record.short,
-        "expanded": expanded_short,
+        "short": short,
+        "expanded": expanded,
         "synonyms": "\n".join(record.synonyms),
         "context": "\n".join(record.context),
         "record": json.dumps(record_to_json(record), separators=(",", ":")),
