@@ -15,9 +15,11 @@ import threading
 import time
 from bisect import bisect_left
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -54,10 +56,15 @@ from search.spelling import Speller
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 MAX_LIMIT = 100
 MAX_OFFSET = 1000
 RERANK_DEPTH = 200
 WIDEN_BELOW = 10
+PER_FAMILY = 2
+INHERITED = 0.9
+INHERIT_DEPTH = 4
 HEADER_FACTOR = 0.85
 TIME_BUDGET_S = 2.0
 NEVER = np.iinfo(np.int32).max
@@ -132,12 +139,24 @@ class Engine:
         order = sorted(range(self.size), key=lambda d: (docs[d].system, docs[d].code))
         self.browse_rank = np.empty(self.size, dtype=np.float64)
         self.browse_rank[np.asarray(order)] = np.arange(self.size, 0, -1)
+        # A code's family for diversity: an ICD-10-CM subcategory (its first
+        # five characters, "S82.8"); HCPCS codes are each their own.
+        self.family = [
+            row.code[:5] if row.system == "icd10cm" and len(row.code) > 5 else ""
+            for row in docs
+        ]
         self.children: dict[str, list[int]] = {}
         for docnum, row in enumerate(docs):
             if row.parent:
                 self.children.setdefault(f"{row.system}:{row.parent}", []).append(
                     docnum
                 )
+        self.parent_doc = np.full(self.size, -1, dtype=np.int32)
+        for docnum, row in enumerate(docs):
+            if row.parent:
+                for other in self.by_code.get(normalize_code(row.parent), ()):
+                    if docs[other].system == row.system:
+                        self.parent_doc[docnum] = other
         self._whoosh_lock = threading.Lock()
         self._cache: OrderedDict[object, SearchResult] = OrderedDict()
         self._cache_lock = threading.Lock()
@@ -222,13 +241,13 @@ class Engine:
             keys = self.browse_rank + code_tier * 1e9
             return Ranked(candidates, keys, None, code_tier, parsed, None)
 
-        match = self.matcher.match(parsed.readings)
+        match = self.inherit(self.matcher.match(parsed.readings))
         corrected_query = None
         if not self.baseline and not (match.coverage >= 1.0).any():
             corrected, corrected_query = self.corrections(parsed)
             if corrected_query:
                 parsed = corrected
-                match = self.matcher.match(parsed.readings)
+                match = self.inherit(self.matcher.match(parsed.readings))
         candidates = self._widen(match.coverage, len(parsed.readings[0].slots))
         candidates = candidates | (code_tier > 0)
 
@@ -240,6 +259,30 @@ class Engine:
             + score.astype(np.float64)
         )
         return Ranked(candidates, keys, match, code_tier, parsed, corrected_query)
+
+    def inherit(self, match: Match) -> Match:
+        """Let a code meet what its parent meets, a little less strongly.
+
+        The Alphabetic Index and the inclusion terms name a category or
+        subcategory for its whole subtree ("Fracture, ankle S82.89-"), so a child
+        matches at least as fully as its parent, at ``INHERITED`` of its score.
+        """
+        children = np.flatnonzero(self.parent_doc >= 0)
+        parents = self.parent_doc[children]
+        for _ in range(INHERIT_DEPTH):
+            coverage = match.coverage[parents]
+            score = match.score[parents] * INHERITED
+            better = (coverage > match.coverage[children]) | (
+                (coverage == match.coverage[children]) & (score > match.score[children])
+            )
+            if not better.any():
+                break
+            winners = children[better]
+            match.coverage[winners] = coverage[better]
+            match.score[winners] = score[better]
+            match.corrected[winners] = match.corrected[parents[better]]
+            match.reading[winners] = match.reading[parents[better]]
+        return match
 
     def _widen(self, coverage: npt.NDArray[np.float32], slots: int) -> Mask:
         """All words first; widen to fewer words only when that finds too little.
@@ -357,6 +400,8 @@ class Engine:
                     bonus += TITLE_BONUS
             boosted.append((float(keys[position]) + bonus, -docnum))
         boosted.sort(reverse=True)
+        if ranked.parsed.code is None or not (ranked.code_tier > 0).any():
+            boosted = diversify(boosted, lambda item: self.family[-item[1]])
         window = boosted[request.offset : request.offset + request.limit]
         return tuple(
             self._hit(-neg, key, ranked, request.explain) for key, neg in window
@@ -538,6 +583,27 @@ class Engine:
 
 def _strings(value: object) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else []
+
+
+def diversify(items: list[T], family: Callable[[T], str]) -> list[T]:
+    """Reorder ranked items so no family fills the top: at most ``PER_FAMILY``
+    of a family before every other family has had its turn at that depth.
+
+    ICD-10-CM lists many near-twins (right, left, unspecified; initial encounter,
+    subsequent, sequela): without this, "fx ankle" shows ten stress fractures
+    and no other kind. Order within a family, and between families, is kept.
+    """
+    placed: list[T] = []
+    deferred: list[T] = []
+    seen: dict[str, int] = {}
+    for item in items:
+        key = family(item)
+        if not key or seen.get(key, 0) < PER_FAMILY:
+            seen[key] = seen.get(key, 0) + 1
+            placed.append(item)
+        else:
+            deferred.append(item)
+    return placed + deferred
 
 
 @lru_cache(maxsize=100_000)
