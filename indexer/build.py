@@ -18,12 +18,16 @@ so a failed or killed build loses nothing; the next build removes its leftovers.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import datetime as dt
 import fcntl
 import json
 import logging
+import multiprocessing.util
 import os
 import shutil
+import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -42,6 +46,23 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
 KEEP_PREVIOUS = 1
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(_: object) -> None:
+    """In a Whoosh writer subprocess: be killed when the build process dies.
+
+    Whoosh's writer processes wait on a queue forever; if the build is killed,
+    they would linger holding the build lock they inherited.
+    """
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: nothing to arrange
+        pass
+
+
+multiprocessing.util.register_after_fork(_die_with_parent, _die_with_parent)
 
 
 class BuildError(Exception):
