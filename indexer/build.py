@@ -37,7 +37,9 @@ from typing import Any
 from whoosh import index as whoosh_index
 from whoosh.codec.whoosh3 import W3Codec
 
+from corpus.categories import category_labels
 from corpus.records import SYSTEM_LABELS, CodeRecord
+from corpus.specialties import specialty_labels
 from indexer.abbreviations import Lexicon
 from indexer.columns import write_columns
 from indexer.schema import build_schema, to_document
@@ -104,17 +106,9 @@ def current_build(home: Path) -> Path | None:
 
 
 def _labels(records: Sequence[CodeRecord]) -> dict[str, dict[str, str]]:
-    categories: dict[str, str] = {}
-    for record in records:
-        for category in record.categories:
-            categories.setdefault(category.id, category.label)
-    specialties: dict[str, str] = {}
-    try:
-        from corpus.specialties import specialty_labels
-    except ImportError:  # the specialty rules are optional for a bare build
-        pass
-    else:
-        specialties.update(specialty_labels())
+    # Parent levels (BETOS families) are named by the category tables.
+    categories = category_labels(records)
+    specialties = dict(specialty_labels())
     for record in records:
         for specialty in record.specialties:
             specialties.setdefault(specialty, specialty.replace("-", " ").title())
