@@ -183,8 +183,14 @@ class Engine:
 
     # -- matching ----------------------------------------------------------------
 
-    def code_matches(self, code: str) -> tuple[list[int], list[int]]:
-        """Documents whose code equals ``code``, and those it is a prefix of."""
+    def code_matches(
+        self, code: str, typed: str | None = None
+    ) -> tuple[list[int], list[int]]:
+        """Documents whose code equals ``code``, and those it is a prefix of.
+
+        ``typed`` is the code as the user wrote it: a dot in it ("E11.6") says the
+        code is dotted, which rules out undotted codes ("E1160", a HCPCS code).
+        """
         exact = list(self.by_code.get(code, ()))
         prefixed: list[int] = []
         start = bisect_left(self.sorted_codes, code)
@@ -193,6 +199,13 @@ class Engine:
                 break
             if other != code:
                 prefixed.extend(self.by_code[other])
+        if typed and "." in typed:
+            dotted = typed.strip().upper()
+            prefixed = [
+                d
+                for d in prefixed
+                if self.columns.docs[d].code.upper().startswith(dotted)
+            ]
         return exact, prefixed
 
     def corrections(self, parsed: ParsedQuery) -> tuple[ParsedQuery, str | None]:
@@ -230,8 +243,12 @@ class Engine:
         parsed = parse(text, self.lexicon)
         code_tier = np.zeros(self.size, dtype=np.float32)
         if parsed.code:
-            exact, prefixed = self.code_matches(parsed.code)
-            code_tier[prefixed] = CODE_PREFIX
+            exact, prefixed = self.code_matches(parsed.code, text)
+            # Shorter codes first: one level of the hierarchy at a time.
+            depth = np.asarray(
+                [len(self.columns.docs[d].code) for d in prefixed], dtype=np.float32
+            )
+            code_tier[prefixed] = CODE_PREFIX - 0.01 * depth
             code_tier[exact] = CODE_EXACT
         has_words = any(r.slots for r in parsed.readings)
         if not has_words:
@@ -479,7 +496,7 @@ class Engine:
         tier = ranked.code_tier[docnum]
         if tier >= CODE_EXACT:
             return "code"
-        if tier >= CODE_PREFIX:
+        if tier > 0:
             return "code prefix"
         if ranked.match is None:
             return "browse"

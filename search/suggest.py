@@ -117,7 +117,7 @@ class Suggester:
         code_docs: list[int] = []
         if len(typed) == 1 and not ends_with_space:
             code = normalize_code(text)
-            exact, prefixed = engine.code_matches(code)
+            exact, prefixed = engine.code_matches(code, text)
             code_docs = exact + _interleave_systems(engine, prefixed)
 
         parsed = parse(text, engine.lexicon)
@@ -311,14 +311,15 @@ def _begins_a_term(columns: Columns, prefix: str) -> bool:
 
 
 def _interleave_systems(engine: Engine, docnums: list[int]) -> list[int]:
-    """Code-prefix matches in code order, taking turns between systems.
+    """Code-prefix matches, shorter codes first, taking turns between systems.
 
     "j34" is both the ICD-10-CM category J34 and the HCPCS drugs J3400-J3490; a
     list of one system's codes only would hide the other.
     """
     docs = engine.columns.docs
     by_system: dict[str, list[int]] = {}
-    for docnum in sorted(docnums, key=lambda d: docs[d].code):
+    # One level at a time: "E11.6" lists E11.61 ... E11.69 before E11.610.
+    for docnum in sorted(docnums, key=lambda d: (len(docs[d].code), docs[d].code)):
         by_system.setdefault(docs[docnum].system, []).append(docnum)
     queues = list(by_system.values())
     merged: list[int] = []

@@ -74,7 +74,7 @@ def command_build(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     # The lock first, so that a second build stops at once, not after reading.
     with build_lock(_home(args), wait=args.wait):
-        corpus = load_corpus(data, progress=lambda name: log.info("reading %s", name))
+        corpus = load_corpus(data, progress=lambda name: log.info("%s", name))
         sources = [
             {
                 "name": s.name,
