@@ -230,9 +230,12 @@ def rvu_summary(system: str, attributes: Mapping[str, object]) -> dict[str, str]
     source = text.get(SOURCE_ATTRIBUTE, "")
     if "status" not in text:
         if not source:
-            note = "no RVU entry: no fee schedule file (PPRRVU) was loaded"
+            note = (
+                "no work RVU assigned: no RVU entry, no fee schedule file (PPRRVU) "
+                "was loaded"
+            )
             return {"entry": "none", "note": note}
-        note = f"no RVU entry in {source}"
+        note = f"no work RVU assigned: no RVU entry in {source}"
         added = text.get("added_in", "")
         if added:
             note += f" (the code was added in the {added} release)"
