@@ -91,19 +91,28 @@ def parse(text: str, lexicon: Lexicon | None) -> ParsedQuery:
     content = [w for w in typed if w not in STOP_WORDS] or typed
     code = _code_candidate(text, typed)
 
-    expansions = lexicon.expand(content, alternatives=True) if lexicon else []
+    # Expand over the words as typed, so that lay phrases with small words in
+    # them ("water on the knee") match; then map each span onto the content words.
+    expansions = lexicon.expand(typed, alternatives=True) if lexicon else []
+    kept = [i for i, w in enumerate(typed) if w not in STOP_WORDS] or list(
+        range(len(typed))
+    )
     by_start: dict[int, list[Alternative]] = {}
     spans: list[tuple[int, int, Alternative]] = []
     for expansion in expansions:
         terms = tuple(stem(w) for w in expansion.words if w not in STOP_WORDS)
-        if not terms:
+        covered = [
+            k for k, i in enumerate(kept) if expansion.start <= i < expansion.end
+        ]
+        if not terms or not covered:
             continue
+        start, end = covered[0], covered[-1] + 1
         kind = "lay" if expansion.source == "lay" else "expansion"
         alternative = Alternative(terms, " ".join(expansion.words), kind, 0.95)
-        if expansion.end - expansion.start == 1:
-            by_start.setdefault(expansion.start, []).append(alternative)
+        if end - start == 1:
+            by_start.setdefault(start, []).append(alternative)
         else:
-            spans.append((expansion.start, expansion.end, alternative))
+            spans.append((start, end, alternative))
 
     base = tuple(
         Slot(word, (word_alternative(word), *by_start.get(i, ())))
