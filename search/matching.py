@@ -23,6 +23,7 @@ Floats = npt.NDArray[np.float32]
 Ints = npt.NDArray[np.int32]
 
 CACHE_SIZE = 4096
+PINNED_PREFIXES = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 
 @dataclass
@@ -45,6 +46,11 @@ class Matcher:
             OrderedDict()
         )
         self._lock = threading.Lock()
+        # One-letter prefixes span a twentieth of all postings each; reduce them
+        # once, up front, instead of on the keystroke that needs them.
+        self._pinned: dict[str, tuple[Ints, Floats] | None] = {
+            letter: self._reduce_prefix(letter) for letter in PINNED_PREFIXES
+        }
 
     def alternative(self, terms: tuple[str, ...]) -> tuple[Ints, Floats] | None:
         """Documents containing all ``terms``, with the summed impacts."""
@@ -82,23 +88,28 @@ class Matcher:
 
         One contiguous slice of the postings, reduced with a single ``bincount``.
         """
+        if prefix in self._pinned:
+            return self._pinned[prefix]
         key = ("\x00prefix", prefix)
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        start, end = self.columns.term_range(prefix)
-        result: tuple[Ints, Floats] | None = None
-        if end > start:
-            docs, impacts = self.columns.postings_slice(start, end)
-            summed = np.bincount(docs, weights=impacts, minlength=self.size)
-            hits = np.flatnonzero(summed).astype(np.int32)
-            result = hits, summed[hits].astype(np.float32)
+        result = self._reduce_prefix(prefix)
         with self._lock:
             self._cache[key] = result
             if len(self._cache) > CACHE_SIZE:
                 self._cache.popitem(last=False)
         return result
+
+    def _reduce_prefix(self, prefix: str) -> tuple[Ints, Floats] | None:
+        start, end = self.columns.term_range(prefix)
+        if end <= start:
+            return None
+        docs, impacts = self.columns.postings_slice(start, end)
+        summed = np.bincount(docs, weights=impacts, minlength=self.size)
+        hits = np.flatnonzero(summed).astype(np.int32)
+        return hits, summed[hits].astype(np.float32)
 
     def found(self, alternative: Alternative) -> tuple[Ints, Floats] | None:
         """The documents satisfying an alternative, with its impact in each."""

@@ -26,6 +26,7 @@ from search.spelling import MIN_WORD
 
 MAX_LIMIT = 20
 FUZZY_FANOUT = 8
+FIRST_KEYSTROKES = "abcdefghijklmnopqrstuvwxyz0123456789"
 RERANK_DEPTH = 60
 TITLE_BONUS = 5e5
 MIN_PHRASE_PREFIX = 3
@@ -47,6 +48,12 @@ class Suggester:
             " ".join(key) for key in (lexicon.phrase_keys() if lexicon else [])
         )
         self._lock = threading.Lock()
+        # The first keystroke has the most candidates and the least to go on:
+        # answer every single character from a table made once, up front.
+        self._first_keystroke = {
+            character: self._suggest(character, False, MAX_LIMIT)
+            for character in FIRST_KEYSTROKES
+        }
 
     def suggest(self, text: str, limit: int = 8) -> Suggestions:
         """Completions and codes for what is typed so far."""
@@ -55,6 +62,14 @@ class Suggester:
             raise InvalidRequest("limit", f"limit must be 1 to {MAX_LIMIT}")
         raw_end_space = text[-1:].isspace()
         text = clean(text)
+        first = self._first_keystroke.get(text.lower())
+        if first is not None and not raw_end_space:
+            return Suggestions(
+                text,
+                first.completions[:limit],
+                first.codes[:limit],
+                round((time.perf_counter() - started) * 1000, 3),
+            )
         key = (text + (" " if raw_end_space else ""), limit)
         with self._lock:
             cached = self._cache.get(key)

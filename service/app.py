@@ -7,8 +7,10 @@ records into JSON. Every error, ours or the framework's, leaves through
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+from collections.abc import AsyncIterator
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,7 +20,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
 from search.engine import validate_as_of
-from search.errors import InvalidRequest
+from search.errors import InvalidRequest, SearchError
 from search.index import IndexHome
 from search.results import SearchRequest
 from search.suggest import Suggester
@@ -68,10 +70,22 @@ def create_app(home: Path | None = None) -> FastAPI:
             found = suggesters[id(engine)] = Suggester(engine)
         return found
 
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # Open the index and its keystroke tables before the first request, so
+        # that nobody's first keystroke waits for them. No index yet is fine:
+        # requests then answer 503 until one is built.
+        try:
+            suggester()
+        except SearchError as error:
+            log.warning("not serving an index yet: %s", error)
+        yield
+
     app = FastAPI(
         title="medcodes",
         version="0.1.0",
         description="Search ICD-10-CM, HCPCS Level II and licensed code sets.",
+        lifespan=lifespan,
     )
     install_error_handlers(app)
     static = resources.files("service") / "static"
