@@ -16,11 +16,10 @@ import sys
 from pathlib import Path
 
 from whoosh import query as whoosh_query
-from whoosh import sorting
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import summary, timed_ms
+from benchmarks.common import summary, timed_ms, whoosh_grouped
 from indexer.analysis import stem
 from indexer.build import current_build
 from search.engine import Engine
@@ -42,11 +41,6 @@ CASES: list[tuple[str, str, dict[str, tuple[str, ...]]]] = [
 
 def whoosh_counts(engine: Engine, text: str) -> None:
     """Whoosh's grouped facet counts for the same broad query."""
-    facets = {
-        "system": sorting.FieldFacet("system"),
-        "specialty": sorting.FieldFacet("specialty", allow_overlap=True),
-        "category": sorting.FieldFacet("category", allow_overlap=True),
-    }
     query = (
         whoosh_query.Or(
             [whoosh_query.Term(f, stem(text)) for f in ("title", "short", "synonyms")]
@@ -54,10 +48,7 @@ def whoosh_counts(engine: Engine, text: str) -> None:
         if text
         else whoosh_query.Every()
     )
-    with engine.whoosh.searcher() as searcher:
-        results = searcher.search(query, limit=1, groupedby=facets)
-        for name in facets:
-            results.groups(name)
+    whoosh_grouped(engine, query, limit=1)
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 import httpx
-from whoosh import qparser, sorting
+from whoosh import qparser
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -31,6 +31,7 @@ from benchmarks.common import (
     running_service,
     summary,
     timed_ms,
+    whoosh_grouped,
 )
 from indexer.build import current_build
 from search.engine import Engine
@@ -92,15 +93,7 @@ def whoosh_search(engine: Engine, text: str) -> None:
     parser = qparser.MultifieldParser(["title", "short", "synonyms"], schema)
     parser.remove_plugin_class(qparser.WildcardPlugin)
     query = parser.parse(re.sub(r"[^\w\s]", " ", text))
-    facets = {
-        "system": sorting.FieldFacet("system"),
-        "specialty": sorting.FieldFacet("specialty", allow_overlap=True),
-        "category": sorting.FieldFacet("category", allow_overlap=True),
-    }
-    with engine.whoosh.searcher() as searcher:
-        results = searcher.search(query, limit=10, groupedby=facets)
-        for name in facets:
-            results.groups(name)
+    whoosh_grouped(engine, query, limit=10)
 
 
 def main() -> None:

@@ -13,6 +13,10 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import httpx
+from whoosh import sorting
+from whoosh.query import Query
+
+from search.engine import Engine
 
 REPO = Path(__file__).resolve().parents[1]
 DEV_QUERIES = REPO / ".." / "shared" / "eval" / "dev-queries.tsv"
@@ -104,3 +108,16 @@ def peak_memory_mb(pid: int) -> float:
                 if line.startswith("VmHWM:"):
                     total += int(line.split()[1]) / 1024
     return total
+
+
+def whoosh_grouped(engine: Engine, query: Query, limit: int) -> None:
+    """The baseline: Whoosh's own search with its grouped facet counts."""
+    facets = {
+        "system": sorting.FieldFacet("system"),
+        "specialty": sorting.FieldFacet("specialty", allow_overlap=True),
+        "category": sorting.FieldFacet("category", allow_overlap=True),
+    }
+    with engine.whoosh.searcher() as searcher:
+        results = searcher.search(query, limit=limit, groupedby=facets)
+        for name in facets:
+            results.groups(name)
