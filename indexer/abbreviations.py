@@ -162,6 +162,14 @@ class Lexicon:
         """The number of keys."""
         return len(self._readings)
 
+    def reviewed_words(self) -> list[str]:
+        """Every one-word key of the reviewed tables (shorthand and lay words)."""
+        return [
+            key[0]
+            for key, by_source in self._readings.items()
+            if len(key) == 1 and (SHORTHAND in by_source or LAY in by_source)
+        ]
+
     def phrase_keys(self) -> list[tuple[str, ...]]:
         """Every key of two words or more (lay phrases, multi-word shorthand)."""
         return [key for key in self._readings if len(key) > 1]

@@ -26,6 +26,8 @@ from search.spelling import MIN_WORD
 
 MAX_LIMIT = 20
 FUZZY_FANOUT = 8
+MIN_SHORTHAND_PREFIX = 2
+SHORTHAND_FANOUT = 3
 FIRST_KEYSTROKES = "abcdefghijklmnopqrstuvwxyz0123456789"
 RERANK_DEPTH = 60
 TITLE_BONUS = 5e5
@@ -47,6 +49,7 @@ class Suggester:
         self._phrases = sorted(
             " ".join(key) for key in (lexicon.phrase_keys() if lexicon else [])
         )
+        self._shorthand = sorted(lexicon.reviewed_words() if lexicon else [])
         self._lock = threading.Lock()
         # The first keystroke has the most candidates and the least to go on:
         # answer every single character from a table made once, up front.
@@ -100,8 +103,14 @@ class Suggester:
         if len(prefix) >= MIN_WORD and stem(prefix) != prefix:
             prefixes.append(stem(prefix))
         found = [p for p in prefixes if _begins_a_term(columns, p)]
+        shorthand = self._shorthand_completions(prefix)
         if found:
-            return [Alternative((p,), p, "prefix") for p in dict.fromkeys(found)]
+            return [
+                *(Alternative((p,), p, "prefix") for p in dict.fromkeys(found)),
+                *shorthand,
+            ]
+        if shorthand:
+            return shorthand
         if len(prefix) < MIN_WORD:
             return []
         variants = [
@@ -110,6 +119,28 @@ class Suggester:
             if _begins_a_term(columns, v)
         ]
         return [Alternative((v,), v, "prefix", 0.6) for v in variants[:FUZZY_FANOUT]]
+
+    def _shorthand_completions(self, prefix: str) -> list[Alternative]:
+        """The readings of reviewed shorthand the typed letters begin ("cv" -> cva)."""
+        lexicon = self.engine.lexicon
+        if lexicon is None or len(prefix) < MIN_SHORTHAND_PREFIX:
+            return []
+        start = bisect_left(self._shorthand, prefix)
+        keys = []
+        for key in self._shorthand[start : start + SHORTHAND_FANOUT * 4]:
+            if not key.startswith(prefix):
+                break
+            if key != prefix:
+                keys.append(key)
+        alternatives = []
+        for key in sorted(keys, key=len)[:SHORTHAND_FANOUT]:
+            for reading in lexicon.readings((key,)):
+                if reading.source == "mined":
+                    continue
+                terms = tuple(stem(w) for w in reading.words if w not in STOP_WORDS)
+                if terms:
+                    alternatives.append(Alternative(terms, key, "expansion", 0.9))
+        return alternatives
 
     def _slot(self, slot: Slot, as_prefix: bool) -> Slot:
         """Widen a parsed slot with prefix completions of the typed word."""
