@@ -27,7 +27,7 @@ from whoosh import index as whoosh_index
 
 from corpus.rvu import rvu_summary
 from indexer.abbreviations import Lexicon
-from indexer.analysis import STOP_WORDS, is_code_shaped, stem, terms
+from indexer.analysis import STOP_WORDS, stem, terms
 from indexer.columns import Columns, load_columns
 from search.errors import CodeNotFound, IndexUnavailable, InvalidRequest, SearchTimeout
 from search.facets import FacetTable, Mask
@@ -638,8 +638,3 @@ def validate_as_of(value: str | None) -> dt.date | None:
         raise InvalidRequest(
             "as_of", f"as_of must be a date as YYYY-MM-DD, not {value!r}"
         ) from None
-
-
-def is_code_query(text: str) -> bool:
-    """Whether the whole query looks like a code."""
-    return is_code_shaped(text.strip().lower())
