@@ -13,6 +13,7 @@ import threading
 import time
 from bisect import bisect_left
 from collections import OrderedDict
+from dataclasses import replace
 
 import numpy as np
 
@@ -26,6 +27,7 @@ from search.spelling import MIN_WORD
 
 MAX_LIMIT = 20
 FUZZY_FANOUT = 8
+KNOWN_WORD_PREFIX = 0.7
 MIN_SHORTHAND_PREFIX = 2
 SHORTHAND_FANOUT = 3
 FIRST_KEYSTROKES = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -151,6 +153,15 @@ class Suggester:
             as_prefix or not known or len(slot.text) < MIN_WORD
         ) and " " not in slot.text:
             extra = self._prefix_alternatives(slot.text)
+            if known:
+                # A whole word as typed ("c" in "hepatitis c") outranks the words
+                # it merely begins.
+                extra = [
+                    replace(a, weight=a.weight * KNOWN_WORD_PREFIX)
+                    if a.kind == "prefix"
+                    else a
+                    for a in extra
+                ]
             return Slot(slot.text, (*slot.alternatives, *extra))
         return slot
 
