@@ -18,13 +18,13 @@ import logging
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
-from importlib import resources
 from pathlib import Path
 from types import ModuleType
 
 from corpus import datadir
 from corpus.errors import CorpusError
 from corpus.records import Category, CodeRecord
+from corpus.tables import read_keyed_tables
 
 logger = logging.getLogger(__name__)
 
@@ -67,19 +67,12 @@ class CategoryTables:
 @functools.cache
 def builtin_tables() -> CategoryTables:
     """The HCPCS sections and BETOS families shipped in ``corpus/data``."""
-    source = resources.files("corpus") / "data" / SECTIONS_FILE
-    tables: dict[str, dict[str, str]] = {"section": {}, "betos-family": {}}
-    lines = source.read_text(encoding="utf-8").splitlines()
-    rows = csv.reader((line for line in lines if not line.startswith("#")), "excel-tab")
-    for number, row in enumerate(rows, 1):
-        if not row or row == ["kind", "key", "label"]:
-            continue
-        if len(row) != 3 or row[0] not in tables:
-            raise CategoryError(
-                f"{SECTIONS_FILE} data row {number}: {row!r} is not "
-                "'section|betos-family <tab> key <tab> label'"
-            )
-        tables[row[0]][row[1]] = row[2]
+    tables = read_keyed_tables(
+        SECTIONS_FILE,
+        ("kind", "key", "label"),
+        ("section", "betos-family"),
+        CategoryError,
+    )
     return CategoryTables(tables["section"], tables["betos-family"], {})
 
 

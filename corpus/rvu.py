@@ -14,11 +14,11 @@ import functools
 import logging
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
-from importlib import resources
 from pathlib import Path
 
 from corpus.errors import CorpusError
 from corpus.records import CodeRecord
+from corpus.tables import read_keyed_tables
 
 logger = logging.getLogger(__name__)
 
@@ -267,20 +267,9 @@ def rvu_summary(system: str, attributes: Mapping[str, object]) -> dict[str, str]
 @functools.cache
 def code_meanings() -> dict[str, dict[str, str]]:
     """What PFS status codes and global-day values mean, from ``rvu-codes.tsv``."""
-    tables: dict[str, dict[str, str]] = {"status": {}, "global_days": {}}
-    source = resources.files("corpus") / "data" / CODES_FILE
-    lines = source.read_text(encoding="utf-8").splitlines()
-    rows = csv.reader((line for line in lines if not line.startswith("#")), "excel-tab")
-    for number, row in enumerate(rows, start=1):
-        if not row or row == ["table", "code", "meaning"]:
-            continue
-        if len(row) != 3 or row[0] not in tables:
-            raise CorpusError(
-                f"{CODES_FILE}, data row {number}: {row!r}, expected "
-                "'status|global_days <tab> code <tab> meaning'"
-            )
-        tables[row[0]][row[1]] = row[2]
-    return tables
+    return read_keyed_tables(
+        CODES_FILE, ("table", "code", "meaning"), ("status", "global_days")
+    )
 
 
 def _is_zero(text: str) -> bool:
