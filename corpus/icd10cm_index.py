@@ -79,6 +79,8 @@ CSV_COLUMNS = (
     "NonEssModif",
     "Code",
 )
+# A code at the end of a reference, after its term.
+TRAILING_CODE = re.compile(r"^(.*\S)\s+([A-Z]\d[0-9A-Z](?:\.[0-9A-Z]{1,4})?-?)$")
 # XML elements that give a line its code.
 XML_CODE_TAGS = ("code", "subcat", "seecat")
 
@@ -130,7 +132,12 @@ def index_terms(lines: Iterable[IndexLine]) -> dict[str, list[str]]:
     # Outline: rebuild the tree; give every line's phrases to its own code and
     # to the codes its references resolve to; then order, dedupe and cap.
     main_terms = _build_tree(lines)
+    defaults = _default_qualified(main_terms)
     lookup = _key_lookup(main_terms)
+    # A reference by the head word alone ("see Fracture, ankle") means the
+    # default sense first.
+    for nodes in lookup.values():
+        nodes.sort(key=lambda n: id(n) not in defaults)
     found: dict[str, dict[str, tuple[int, int, int]]] = {}
     order = 0
 
@@ -138,14 +145,23 @@ def index_terms(lines: Iterable[IndexLine]) -> dict[str, list[str]]:
         targets: list[tuple[str, int]] = []
         if node.line.code:
             targets.append((canonical_code(node.line.code), 0))
-        for reference in (node.line.see, node.line.see_also):
-            if reference:
-                codes = _resolve_codes(lookup, reference, MAX_REFERENCE_DEPTH)
-                targets.extend((code, 1) for code in codes)
+        if node.line.see:
+            codes = _resolve_codes(lookup, node.line.see, MAX_REFERENCE_DEPTH)
+            targets.extend((code, 1) for code in codes)
+        if node.line.see_also and not targets:
+            # "See also" points at related entries, not at other names for this
+            # one: it is followed only from a line with no code of its own, and
+            # only to a term that is itself coded, never to every subterm of a
+            # main term ("Fracture, traumatic - see also Fracture, pathological"
+            # does not make pathological fractures traumatic ones).
+            codes = _resolve_codes(
+                lookup, node.line.see_also, MAX_REFERENCE_DEPTH, subterms=False
+            )
+            targets.extend((code, 1) for code in codes)
         if not targets:
             continue
 
-        for phrase in _phrases(node):
+        for phrase in _phrases(node, defaults):
             order += 1
             for code, via_reference in targets:
                 by_phrase = found.setdefault(code, {})
@@ -217,17 +233,23 @@ def _normalise(text: str) -> str:
 
 
 def _resolve_codes(
-    lookup: dict[str, list[_Node]], reference: str, depth: int
+    lookup: dict[str, list[_Node]], reference: str, depth: int, subterms: bool = True
 ) -> list[str]:
-    """The codes a "see" reference (``Infarct, myocardium``) leads to."""
+    """The codes a "see" reference (``Infarct, myocardium``) leads to.
+
+    With ``subterms`` false, only a coded term counts, never its subterms' codes.
+    """
     parts = [part.strip() for part in _normalise(reference).split(",") if part.strip()]
     # "Ulcer, pressure, by site" means: pick a subterm of "pressure" yourself.
     by_subterm = bool(parts) and parts[-1].startswith("by ")
     for taken in range(len(parts), 0, -1):
         for main in lookup.get(", ".join(parts[:taken]), []):
             node = _descend(main, parts[taken:])
-            if node is not None:
-                return _node_codes(lookup, node, depth, by_subterm)
+            if node is None:
+                continue
+            if not subterms:
+                return [canonical_code(node.line.code)] if node.line.code else []
+            return _node_codes(lookup, node, depth, by_subterm)
     return []
 
 
@@ -283,9 +305,45 @@ def _term_words(term: str, is_main: bool) -> str:
     return text
 
 
-def _phrases(node: _Node) -> list[str]:
+def _default_qualified(main_terms: list[_Node]) -> dict[int, str]:
+    """Main terms whose qualifier is the default sense of their head word.
+
+    ``Fracture, traumatic`` (1,194 lines) is where the index puts a plain
+    fracture: there is no main term ``Fracture``, and the other qualified forms
+    (pathological: 102 lines; nontraumatic, burst...) are together less than
+    half its size. Such a main term also answers to
+    its head word alone: ``fracture ankle`` as well as ``fracture traumatic
+    ankle``. Returns the head word by ``id`` of the main-term node.
+    """
+    sizes: dict[int, int] = {}
+    for node in main_terms:
+        count, pending = 0, [node]
+        while pending:
+            current = pending.pop()
+            count += 1
+            pending.extend(current.child_order)
+        sizes[id(node)] = count
+    plain = {_normalise(node.line.term) for node in main_terms}
+    by_head: dict[str, list[_Node]] = {}
+    for node in main_terms:
+        head, _, qualifier = node.line.term.partition(",")
+        if qualifier.strip() and node.words != head.strip().casefold():
+            by_head.setdefault(head.strip(), []).append(node)
+    defaults: dict[int, str] = {}
+    for head, nodes in by_head.items():
+        if len(nodes) < 2 or _normalise(head) in plain:
+            continue
+        largest = max(nodes, key=lambda n: sizes[id(n)])
+        others = sum(sizes[id(n)] for n in nodes if n is not largest)
+        if sizes[id(largest)] > 2 * others:
+            defaults[id(largest)] = _term_words(head, is_main=True)
+    return defaults
+
+
+def _phrases(node: _Node, defaults: dict[int, str] | None = None) -> list[str]:
     """The phrases of a node's path: main term first, and for a two-term path
-    the subterm first too (``attack heart``, ``heart attack``)."""
+    the subterm first too (``attack heart``, ``heart attack``); under a main term
+    qualified by its default sense, the path without the qualifier as well."""
     path: list[_Node] = []
     current: _Node | None = node
     while current is not None:
@@ -300,6 +358,9 @@ def _phrases(node: _Node) -> list[str]:
         subterm = words[1].split()
         if len(subterm) <= 3 and subterm[0].casefold() not in CONNECTING_WORDS:
             phrases.insert(0, f"{words[1]} {words[0]}")
+    head = (defaults or {}).get(id(path[0]))
+    if head and len(path) > 1 and path[0].words:
+        phrases.append(" ".join([head, *(n.words for n in path[1:] if n.words)]))
     return phrases
 
 
@@ -330,13 +391,27 @@ def _csv_line(path: Path, number: int, row: dict[str, str]) -> IndexLine:
             f"{path}, line {number}: Level is {level_text!r}, expected a number "
             "(0 for a main term)"
         )
+    see, see_code = _split_code((row["See"] or "").strip())
+    see_also, see_also_code = _split_code((row["SeeAlso"] or "").strip())
     return IndexLine(
         level=int(level_text),
         term=(row["Term"] or "").strip(),
-        see=(row["See"] or "").strip(),
-        see_also=(row["SeeAlso"] or "").strip(),
-        code=(row["Code"] or "").strip(),
+        see=see,
+        see_also=see_also,
+        code=(row["Code"] or "").strip() or see_code or see_also_code,
     )
+
+
+def _split_code(reference: str) -> tuple[str, str]:
+    """A reference and the line's own code the flattening glued onto its end.
+
+    ``Fracture, traumatic M84.40`` -> (``Fracture, traumatic``, ``M84.40``); a
+    reference to a category (``category M01``) is left whole.
+    """
+    found = TRAILING_CODE.match(reference)
+    if found is None or found.group(1).casefold().endswith("category"):
+        return reference, ""
+    return found.group(1), found.group(2)
 
 
 def _read_xml(path: Path) -> list[IndexLine]:

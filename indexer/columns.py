@@ -27,10 +27,11 @@ from whoosh.reading import IndexReader
 
 from corpus.records import CodeRecord
 from indexer.analysis import STOP_WORDS, words
+from indexer.names import extension_stems, synonym_keys
 from indexer.schema import TEXT_FIELDS
 
 K1 = 1.2
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 IntArray = npt.NDArray[np.int32]
 FloatArray = npt.NDArray[np.float32]
@@ -66,6 +67,11 @@ class Columns:
     vocabulary: dict[str, int]
     labels: dict[str, dict[str, str]]
     term_names: list[str]
+    # Per document, the code its title extends (-1 if none); and every synonym's
+    # name key, sorted, with its document (see ``indexer.names``).
+    stems: IntArray
+    name_keys: npt.NDArray[np.int64]
+    name_docs: IntArray
 
     def term_range(self, prefix: str) -> tuple[int, int]:
         """Ids ``[start, end)`` of the index terms starting with ``prefix``.
@@ -117,13 +123,15 @@ PLAIN_FIELDS = ("title", "short")
 
 
 def compute_impacts(
-    index: Index,
+    index: Index, stems: npt.NDArray[np.int32] | None = None
 ) -> dict[str, tuple[dict[str, int], Any, Any, Any]]:
     """Read every text field's postings and fold them into BM25F impacts per term.
 
     Returns two sets: ``full`` over every text field, and ``plain`` over the
     descriptors alone (no expansions, synonyms or context), the baseline that
-    ``medcodes eval`` compares against.
+    ``medcodes eval`` compares against. A document that ``stems`` maps to the
+    code it extends (see ``indexer.names``) is normalised by that code's
+    descriptor lengths, so a seventh character's suffix does not weigh.
     """
     per_field: dict[str, dict[str, list[tuple[IntArray, FloatArray]]]] = {}
     with index.reader() as reader:
@@ -141,6 +149,13 @@ def compute_impacts(
         title_weight = np.full(total_docs, TEXT_FIELDS["title"][0], dtype=np.float32)
         for field in ("short", "expanded"):
             title_weight += np.where(lengths_of[field] == 0, TEXT_FIELDS[field][0], 0.0)
+        if stems is not None:
+            extended = np.flatnonzero(stems >= 0)
+            for field in ("title", "short", "expanded"):
+                lengths = lengths_of[field]
+                stem_lengths = lengths[stems[extended]]
+                both = (lengths[extended] > 0) & (stem_lengths > 0)
+                lengths[extended[both]] = stem_lengths[both]
         for field, (weight, b) in TEXT_FIELDS.items():
             per_term = per_field.setdefault(field, {})
             lengths = lengths_of[field]
@@ -243,14 +258,21 @@ def write_columns(
 ) -> None:
     """Derive the columns from a committed Whoosh index and write them."""
     directory.mkdir(parents=True, exist_ok=True)
-    impact_sets = compute_impacts(index)
+    rows = doc_rows(index)
+    stems = extension_stems(rows)
+    np.save(directory / "stems.npy", stems)
+    name_keys, name_docs = synonym_keys(
+        records, {row.key: docnum for docnum, row in enumerate(rows)}
+    )
+    np.save(directory / "name_keys.npy", name_keys)
+    np.save(directory / "name_docs.npy", name_docs)
+    impact_sets = compute_impacts(index, stems)
     term_lists: dict[str, list[str]] = {}
     for name, (terms, offsets, docs, impacts) in impact_sets.items():
         np.save(directory / f"{name}_offsets.npy", offsets)
         np.save(directory / f"{name}_docs.npy", docs)
         np.save(directory / f"{name}_impacts.npy", impacts)
         term_lists[name] = sorted(terms, key=terms.__getitem__)
-    rows = doc_rows(index)
     meta = {
         "format": FORMAT_VERSION,
         "terms": term_lists,
@@ -305,4 +327,7 @@ def load_columns(directory: Path, impacts: str = "full") -> Columns:
         docs=docs,
         vocabulary=meta["vocabulary"],
         labels=meta["labels"],
+        stems=np.load(directory / "stems.npy"),
+        name_keys=np.load(directory / "name_keys.npy", mmap_mode="r"),
+        name_docs=np.load(directory / "name_docs.npy", mmap_mode="r"),
     )

@@ -18,6 +18,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import islice, product
 from pathlib import Path
 from typing import TypeVar
 
@@ -29,6 +30,7 @@ from corpus.rvu import rvu_summary
 from indexer.abbreviations import Lexicon
 from indexer.analysis import STOP_WORDS, stem, terms
 from indexer.columns import Columns, load_columns
+from indexer.names import NEUTRAL_TERMS, name_key
 from search.errors import CodeNotFound, IndexUnavailable, InvalidRequest, SearchTimeout
 from search.facets import FacetTable, Mask
 from search.highlight import highlight
@@ -71,10 +73,14 @@ NEVER = np.iinfo(np.int32).max
 
 # A title made only of the query's words (and "unspecified", the default a coder
 # picks for a bare term) is the query's own code: "cataract" -> H26.9 "Unspecified
-# cataract" before "Congenital cataract".
-NEUTRAL_TERMS = frozenset({"unspecifi", "nos"})
+# cataract" before "Congenital cataract". A synonym made of exactly the query's
+# words names its code and the code's subtree ("fx ankle" -> S82.89 "Fracture of
+# ankle NOS"), a little below a title.
 TITLE_BONUS = 8e6
+NAME_BONUS = 7e6
 PHRASE_BONUS = 5e6
+EXPANDED_PHRASE_BONUS = 4e6  # the phrase only once abbreviations are expanded
+MAX_NAME_COMBINATIONS = 256
 
 # Rank keys are built from tiers, highest first; each tier is worth more than any
 # combination of the tiers below it.
@@ -157,6 +163,15 @@ class Engine:
                 for other in self.by_code.get(normalize_code(row.parent), ()):
                     if docs[other].system == row.system:
                         self.parent_doc[docnum] = other
+        self.child_docs = np.flatnonzero(self.parent_doc >= 0)
+        # A seventh-character code is judged by the title it extends.
+        stems = self.columns.stems
+        self.extended = np.flatnonzero(stems >= 0)
+        self.extension_stems = stems[self.extended]
+        self.stem_title = [
+            docs[int(stems[d])].title if stems[d] >= 0 else row.title
+            for d, row in enumerate(docs)
+        ]
         self._whoosh_lock = threading.Lock()
         self._cache: OrderedDict[object, SearchResult] = OrderedDict()
         self._cache_lock = threading.Lock()
@@ -269,36 +284,88 @@ class Engine:
         candidates = candidates | (code_tier > 0)
 
         score = match.score * np.where(self.billable, 1.0, HEADER_FACTOR)
+        # Seventh-character siblings differ only in their suffix: score them
+        # alike, so they keep the tabular order (initial encounter first).
+        best = np.zeros(self.size, dtype=score.dtype)
+        np.maximum.at(best, self.extension_stems, score[self.extended])
+        score[self.extended] = best[self.extension_stems]
         keys = (
             code_tier.astype(np.float64) * 1e9
             + np.round(match.coverage.astype(np.float64) * 20) * 1e6
             + (~match.corrected) * 1e5
             + score.astype(np.float64)
         )
+        if not self.baseline:
+            named = self.named(parsed) & (match.coverage >= 1.0)
+            keys += named * NAME_BONUS
         return Ranked(candidates, keys, match, code_tier, parsed, corrected_query)
 
-    def inherit(self, match: Match) -> Match:
-        """Let a code meet what its parent meets, a little less strongly.
-
-        The Alphabetic Index and the inclusion terms name a category or
-        subcategory for its whole subtree ("Fracture, ankle S82.89-"), so a child
-        matches at least as fully as its parent, at ``INHERITED`` of its score.
-        """
-        children = np.flatnonzero(self.parent_doc >= 0)
+    def named(self, parsed: ParsedQuery) -> Mask:
+        """Documents one of whose synonyms is made of exactly the query's words
+        (one alternative per slot), and the subtrees under them."""
+        wanted: set[int] = set()
+        for reading in parsed.readings:
+            options = [[a.terms for a in slot.alternatives] for slot in reading.slots]
+            for combination in islice(product(*options), MAX_NAME_COMBINATIONS):
+                wanted.add(name_key(t for terms in combination for t in terms))
+        keys = np.fromiter(wanted, dtype=np.int64, count=len(wanted))
+        starts = np.searchsorted(self.columns.name_keys, keys, side="left")
+        ends = np.searchsorted(self.columns.name_keys, keys, side="right")
+        named = np.zeros(self.size, dtype=bool)
+        for start, end in zip(starts, ends, strict=True):
+            named[self.columns.name_docs[start:end]] = True
+        if not named.any():
+            return named
+        children = self.child_docs
         parents = self.parent_doc[children]
         for _ in range(INHERIT_DEPTH):
-            coverage = match.coverage[parents]
-            score = match.score[parents] * INHERITED
-            better = (coverage > match.coverage[children]) | (
-                (coverage == match.coverage[children]) & (score > match.score[children])
-            )
-            if not better.any():
+            newly = named[parents] & ~named[children]
+            if not newly.any():
                 break
-            winners = children[better]
-            match.coverage[winners] = coverage[better]
-            match.score[winners] = score[better]
-            match.corrected[winners] = match.corrected[parents[better]]
-            match.reading[winners] = match.reading[parents[better]]
+            named[children[newly]] = True
+        return named
+
+    def inherit(self, match: Match) -> Match:
+        """Let a code meet what its ancestors meet, a little less strongly.
+
+        The Alphabetic Index and the inclusion terms name a category or
+        subcategory for its whole subtree ("Fracture, ankle S82.89-"), so a code
+        matches at least as fully as its nearest such ancestor, at ``INHERITED``
+        of that ancestor's score, however many levels down it is (a
+        seventh-character code is as much the named thing as its parent).
+        """
+        children = self.child_docs
+        parents = self.parent_doc[children]
+        # Best (coverage, score, document) over each code's ancestors, undecayed.
+        coverage = np.full(self.size, -1.0, dtype=match.coverage.dtype)
+        score = np.zeros(self.size, dtype=match.score.dtype)
+        source = np.full(self.size, -1, dtype=np.int32)
+        for _ in range(INHERIT_DEPTH):
+            own_better = (match.coverage[parents] > coverage[parents]) | (
+                (match.coverage[parents] == coverage[parents])
+                & (match.score[parents] > score[parents])
+            )
+            best_cov = np.where(own_better, match.coverage[parents], coverage[parents])
+            best_score = np.where(own_better, match.score[parents], score[parents])
+            best_source = np.where(own_better, parents, source[parents])
+            changed = (best_cov != coverage[children]) | (best_score != score[children])
+            if not changed.any():
+                break
+            coverage[children] = best_cov
+            score[children] = best_score
+            source[children] = best_source
+        inherited = score * INHERITED
+        better = (source >= 0) & (
+            (coverage > match.coverage)
+            | ((coverage == match.coverage) & (inherited > match.score))
+        )
+        winners = np.flatnonzero(better)
+        if len(winners):
+            sources = source[winners]
+            match.coverage[winners] = coverage[winners]
+            match.score[winners] = inherited[winners]
+            match.corrected[winners] = match.corrected[sources]
+            match.reading[winners] = match.reading[sources]
         return match
 
     def _widen(self, coverage: npt.NDArray[np.float32], slots: int) -> Mask:
@@ -402,17 +469,19 @@ class Engine:
             top = np.argpartition(-keys, depth - 1)[:depth]
         else:
             top = np.arange(len(docnums))
-        phrases = self._phrases(ranked)
+        typed, expanded = self._phrases(ranked)
         query_terms = self._query_terms(ranked) | NEUTRAL_TERMS
         complete = ranked.match.coverage if ranked.match is not None else None
         boosted = []
         for position in top:
             docnum = int(docnums[position])
             bonus = 0.0
-            if phrases and self._has_phrase(docnum, phrases):
+            if typed and self._has_phrase(docnum, typed):
                 bonus += PHRASE_BONUS
+            elif expanded and self._has_phrase(docnum, expanded):
+                bonus += EXPANDED_PHRASE_BONUS
             if complete is not None and complete[docnum] >= 1.0:
-                title = _terms_of(self.columns.docs[docnum].title)
+                title = _terms_of(self.stem_title[docnum])
                 if title and set(title) <= query_terms:
                     bonus += TITLE_BONUS
             boosted.append((float(keys[position]) + bonus, -docnum))
@@ -426,23 +495,38 @@ class Engine:
 
     # -- phrases, hits, explanations ----------------------------------------------
 
-    def _phrases(self, ranked: Ranked) -> list[tuple[str, ...]]:
-        """Term sequences that count as the query's exact phrase (two words or more)."""
-        phrases: list[tuple[str, ...]] = []
+    def _phrases(
+        self, ranked: Ranked
+    ) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
+        """Term sequences that count as the query's exact phrase (two words or
+        more): as typed (or a lay phrase the words stand for), and with the typed
+        words' expansions ("fx rib" is "fracture rib" in "Multiple fractures of
+        ribs")."""
+        typed: set[tuple[str, ...]] = set()
+        expanded: set[tuple[str, ...]] = set()
         base = [w for w in ranked.parsed.words if w not in STOP_WORDS]
         if len(base) >= 2:
-            phrases.append(tuple(stem(w) for w in base))
+            typed.add(tuple(stem(w) for w in base))
         for reading in ranked.parsed.readings:
             for slot in reading.slots:
                 for alternative in slot.alternatives:
                     if len(alternative.terms) >= 2 and alternative.kind == "lay":
-                        phrases.append(alternative.terms)
-        return phrases
+                        typed.add(alternative.terms)
+            if len(reading.slots) >= 2:
+                options = [
+                    [a.terms for a in slot.alternatives if a.kind != "correction"]
+                    for slot in reading.slots
+                ]
+                for combination in islice(product(*options), MAX_NAME_COMBINATIONS):
+                    expanded.add(tuple(t for terms in combination for t in terms))
+        return sorted(typed), sorted(expanded - typed)
 
     def _has_phrase(self, docnum: int, phrases: list[tuple[str, ...]]) -> bool:
         row = self.columns.docs[docnum]
         for text in (row.title, row.short, row.expanded):
-            sequence = _terms_of(text)
+            # "Unspecified" never breaks a phrase: "fracture of unspecified
+            # femur" says "fracture femur" as much as its header does.
+            sequence = tuple(t for t in _terms_of(text) if t not in NEUTRAL_TERMS)
             for phrase in phrases:
                 n = len(phrase)
                 if any(sequence[i : i + n] == phrase for i in range(len(sequence))):

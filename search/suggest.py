@@ -19,7 +19,8 @@ import numpy as np
 
 from indexer.analysis import STOP_WORDS, stem, words
 from indexer.columns import Columns
-from search.engine import HEADER_FACTOR, NEUTRAL_TERMS, Engine, _terms_of
+from indexer.names import NEUTRAL_TERMS
+from search.engine import HEADER_FACTOR, Engine, _terms_of
 from search.errors import InvalidRequest
 from search.query import Alternative, Reading, Slot, clean, normalize_code, parse
 from search.results import CodeSuggestion, Suggestions

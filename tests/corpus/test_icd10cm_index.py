@@ -77,10 +77,25 @@ def test_index_conventions_are_dropped(terms: dict[str, list[str]]) -> None:
 
 def test_csv_lines_follow_the_file(corpus_dir: Path) -> None:
     lines = read_index_lines(corpus_dir / MAIN_INDEX)
-    # README: 81,024 rows, 62,721 with a code.
+    # README: 81,024 rows, 62,721 with a code in Code; two more rows have their
+    # code glued to the end of a reference ("Fracture, traumatic M84.40").
     assert len(lines) == 81024
-    assert sum(1 for line in lines if line.code) == 62721
+    assert sum(1 for line in lines if line.code) == 62721 + 2
     assert lines[0].level == 0
+    pathological = next(x for x in lines if x.term == "Fracture, pathological")
+    assert (pathological.see_also, pathological.code) == (
+        "Fracture, traumatic",
+        "M84.40",
+    )
+
+
+def test_plain_fracture_is_traumatic(terms: dict[str, list[str]]) -> None:
+    # "Fracture, traumatic" is the index's plain fracture; its see-also to
+    # pathological fractures does not make them traumatic.
+    assert "fracture ankle" in terms["S82.899"]
+    assert "fracture traumatic ankle" in terms["S82.899"]
+    assert not any("traumatic" in p.split() for p in terms["M84.47"])
+    assert "fracture ankle" not in terms["M84.47"]
 
 
 def test_external_cause_index(
@@ -130,6 +145,33 @@ def test_reference_by_site_stands_for_the_subterms() -> None:
     assert "bedsore" in result["L89.6"]
     assert "bedsore" in result["L89.9"]
     assert "ulcer pressure heel" in result["L89.6"]
+
+
+def test_see_also_is_followed_only_from_an_uncoded_line() -> None:
+    lines = [
+        line(0, "Ache", code="R52", also="Pain, by site"),
+        line(0, "Soreness", also="Pain, back"),
+        line(0, "Pain"),
+        line(1, "back", code="M54.9"),
+        line(1, "head", code="R51.9"),
+    ]
+    result = index_terms(lines)
+    assert result["R52"] == ["ache"]
+    assert "ache" not in result["M54.9"] and "ache" not in result["R51.9"]
+    assert "soreness" in result["M54.9"]
+
+
+def test_a_dominant_qualified_main_term_answers_to_its_head_word() -> None:
+    lines = [
+        line(0, "Sprain, traumatic", code="T14.8"),
+        *(line(1, f"site{i}", code=f"S0{i}.9") for i in range(1, 6)),
+        line(0, "Sprain, chronic"),
+        line(1, "site1", code="M24.9"),
+    ]
+    result = index_terms(lines)
+    assert "sprain site1" in result["S01.9"]
+    assert "sprain traumatic site1" in result["S01.9"]
+    assert "sprain site1" not in result["M24.9"]
 
 
 def test_unresolvable_reference_gives_nothing() -> None:
