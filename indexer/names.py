@@ -30,6 +30,10 @@ from indexer.analysis import terms
 # "cataract" names H26.9 "Unspecified cataract", "fx ankle" names "Fracture of
 # ankle NOS".
 NEUTRAL_TERMS = frozenset({"unspecifi", "nos"})
+# ICD-10-CM chapter 20 (V00-Y99) says how an injury came about; its inclusion
+# terms list the objects involved ("Hearing aids" under W44.G1 "Audio device
+# entering into or through a natural orifice"), which name no diagnosis.
+EXTERNAL_CAUSES = frozenset("VWXY")
 
 
 class TitledRow(Protocol):
@@ -72,9 +76,12 @@ def extension_stems(rows: Sequence[TitledRow]) -> npt.NDArray[np.int32]:
 def synonym_keys(
     records: Iterable[CodeRecord], docnum_of: dict[str, int]
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32]]:
-    """Every synonym's name key and its document, sorted by key."""
+    """Every synonym's name key and its document, sorted by key (external
+    causes left out)."""
     pairs: set[tuple[int, int]] = set()
     for record in records:
+        if record.system == "icd10cm" and record.code[:1] in EXTERNAL_CAUSES:
+            continue
         docnum = docnum_of[record.key]
         for synonym in record.synonyms:
             found = set(terms(synonym)) - NEUTRAL_TERMS

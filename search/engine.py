@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 import threading
 import time
 from bisect import bisect_left
@@ -79,7 +80,16 @@ NEVER = np.iinfo(np.int32).max
 TITLE_BONUS = 8e6
 NAME_BONUS = 7e6
 PHRASE_BONUS = 5e6
-EXPANDED_PHRASE_BONUS = 4e6  # the phrase only once abbreviations are expanded
+EXPANDED_PHRASE_BONUS = 3.5e6  # the phrase only once abbreviations are expanded
+# A title whose head (the words before its first qualifier: "Walker" in "Walker,
+# rigid (pickup)", "Displacement" in "Displacement of ... catheter") holds every
+# query word is about the thing asked for, not an accessory or a complication.
+HEAD_BONUS = 1e6
+HEAD_KINDS = frozenset({"word", "lay"})
+HEAD_END = re.compile(
+    r"[,;(\[]| - | (?:of|for|due to|with|without|in|used|by|from|to|following|"
+    r"on|other than|except|when|at|as|after|during)\b"
+)
 MAX_NAME_COMBINATIONS = 256
 
 # Rank keys are built from tiers, highest first; each tier is worth more than any
@@ -235,6 +245,12 @@ class Engine:
                     slots.append(slot)
                     continue
                 extra = []
+                # A run-together word first: "bedpan" is "bed pan", not "depan".
+                for left, right in self.speller.splits(slot.text):
+                    pair = f"{left} {right}"
+                    terms = (stem(left), stem(right))
+                    extra.append(Alternative(terms, pair, "correction", 0.6))
+                    replaced.setdefault(slot.text, pair)
                 for word, distance in self.speller.candidates(slot.text):
                     weight = 0.6 if distance == 1 else 0.45
                     extra.append(Alternative((stem(word),), word, "correction", weight))
@@ -484,6 +500,8 @@ class Engine:
                 title = _terms_of(self.stem_title[docnum])
                 if title and set(title) <= query_terms:
                     bonus += TITLE_BONUS
+                elif self._head_holds(docnum, ranked):
+                    bonus += HEAD_BONUS
             boosted.append((float(keys[position]) + bonus, -docnum))
         boosted.sort(reverse=True)
         if ranked.parsed.code is None or not (ranked.code_tier > 0).any():
@@ -520,6 +538,25 @@ class Engine:
                 for combination in islice(product(*options), MAX_NAME_COMBINATIONS):
                     expanded.add(tuple(t for terms in combination for t in terms))
         return sorted(typed), sorted(expanded - typed)
+
+    def _head_holds(self, docnum: int, ranked: Ranked) -> bool:
+        """Whether the title's head has every slot of some reading of the query,
+        each as typed or as its lay phrase (an abbreviation's guess does not
+        make a head)."""
+        head = set(_head_terms(self.stem_title[docnum]))
+        if not head:
+            return False
+        return any(
+            all(
+                any(
+                    a.kind in HEAD_KINDS and set(a.terms) <= head
+                    for a in slot.alternatives
+                )
+                for slot in reading.slots
+            )
+            for reading in ranked.parsed.readings
+            if reading.slots
+        )
 
     def _has_phrase(self, docnum: int, phrases: list[tuple[str, ...]]) -> bool:
         row = self.columns.docs[docnum]
@@ -710,6 +747,12 @@ def diversify(items: list[T], family: Callable[[T], str]) -> list[T]:
 @lru_cache(maxsize=100_000)
 def _terms_of(text: str) -> tuple[str, ...]:
     return tuple(terms(text))
+
+
+@lru_cache(maxsize=100_000)
+def _head_terms(title: str) -> tuple[str, ...]:
+    found = HEAD_END.search(title.lower())
+    return tuple(terms(title[: found.start()] if found else title))
 
 
 def validate_as_of(value: str | None) -> dt.date | None:

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import pairwise
 
-from indexer.abbreviations import Lexicon
+from indexer.abbreviations import LAY, Expansion, Lexicon
 from indexer.analysis import STOP_WORDS, fold, is_code_shaped, stem, words
 
 MAX_QUERY_CHARS = 256
@@ -82,6 +83,44 @@ def word_alternative(word: str, kind: str = "word", weight: float = 1.0) -> Alte
     return Alternative((stem(word),), word, kind, weight)
 
 
+def _lay_pairs(
+    typed: list[str],
+    kept: list[int],
+    expansions: list[Expansion],
+    lexicon: Lexicon,
+) -> list[Expansion]:
+    """Two-word lay phrases typed in index order or in shorthand.
+
+    Coders are taught the Alphabetic Index, which puts the main word first
+    ("catheter, urethral"), and they abbreviate ("cath urethral"): a pair of
+    neighbouring words reads as a lay phrase in either order, each word as typed
+    or as its one-word expansion.
+    """
+    spans = {(e.start, e.end) for e in expansions}
+    forms: dict[int, set[str]] = {i: {typed[i]} for i in kept}
+    for expansion in expansions:
+        one_word = expansion.end - expansion.start == 1 and len(expansion.words) == 1
+        if one_word and expansion.start in forms:
+            forms[expansion.start].add(expansion.words[0])
+    found: list[Expansion] = []
+    for first, second in pairwise(kept):
+        if (first, second + 1) in spans:
+            continue
+        seen: set[tuple[str, ...]] = set()
+        for a in sorted(forms[first]):
+            for b in sorted(forms[second]):
+                for key in ((a, b), (b, a)):
+                    if key == (typed[first], typed[second]):
+                        continue  # as typed: already looked up
+                    for reading in lexicon.readings(key):
+                        if reading.source == LAY and reading.words not in seen:
+                            seen.add(reading.words)
+                            found.append(
+                                Expansion(first, second + 1, reading.words, LAY, 0)
+                            )
+    return found
+
+
 def parse(text: str, lexicon: Lexicon | None) -> ParsedQuery:
     """Parse a query into readings. ``text`` must already be :func:`clean`.
 
@@ -97,6 +136,8 @@ def parse(text: str, lexicon: Lexicon | None) -> ParsedQuery:
     kept = [i for i, w in enumerate(typed) if w not in STOP_WORDS] or list(
         range(len(typed))
     )
+    if lexicon:
+        expansions.extend(_lay_pairs(typed, kept, expansions, lexicon))
     by_start: dict[int, list[Alternative]] = {}
     spans: list[tuple[int, int, Alternative]] = []
     for expansion in expansions:

@@ -14,6 +14,7 @@ import heapq
 from collections.abc import Iterable
 
 MIN_WORD = 4
+MIN_SPLIT_PART = 3
 MAX_DISTANCE = 2
 COMPLETION_CACHE = 20_000
 
@@ -74,6 +75,19 @@ class Speller:
             (d, -self.vocabulary[w], w) for w, d in found.items() if d <= allowed
         )
         return [(w, d) for d, _, w in ranked[:limit]]
+
+    def splits(self, word: str, limit: int = 2) -> list[tuple[str, str]]:
+        """Two known words a run-together word is made of ("bedpan" -> "bed pan"),
+        the split whose rarer half is most used first."""
+        if len(word) < 2 * MIN_SPLIT_PART or not word.isalpha():
+            return []
+        found = []
+        for i in range(MIN_SPLIT_PART, len(word) - MIN_SPLIT_PART + 1):
+            left, right = word[:i], word[i:]
+            if left in self.vocabulary and right in self.vocabulary:
+                rarer = min(self.vocabulary[left], self.vocabulary[right])
+                found.append((-rarer, left, right))
+        return [(left, right) for _, left, right in sorted(found)[:limit]]
 
     def completions(self, prefix: str, limit: int) -> list[str]:
         """Vocabulary words starting with ``prefix``, most used first."""

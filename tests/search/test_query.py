@@ -33,3 +33,20 @@ def test_expansions_become_alternatives() -> None:
     parsed = parse("fx femur", Lexicon.load_default())
     fx = parsed.readings[0].slots[0]
     assert any(a.label == "fracture" for a in fx.alternatives)
+
+
+def test_lay_pairs_read_in_index_order_and_through_shorthand() -> None:
+    lexicon = Lexicon.from_tables(
+        shorthand="abbreviation\texpansion\tsource\talso_word\tnote\n"
+        "cath\tcatheter\tcurated\tno\t\n",
+        lay="phrase\tclinical\tnote\nurethral catheter\turinary catheter\t\n",
+    )
+    for query in ("urethral catheter", "catheter urethral", "cath urethral"):
+        readings = parse(query, lexicon).readings
+        spans = [r.slots[0] for r in readings if len(r.slots) == 1]
+        assert spans, query
+        assert spans[0].alternatives[0].terms == ("urinari", "cathet")
+        assert spans[0].alternatives[0].kind == "lay"
+    # Words that are not neighbours do not pair up.
+    readings = parse("catheter left urethral", lexicon).readings
+    assert all(len(r.slots) == 3 for r in readings)

@@ -62,3 +62,26 @@ def test_a_typed_phrase_outranks_one_found_only_through_expansion(
     # Many titles say "documentation of medical reason"; only M1427's short
     # descriptor says "doc med rsn" as typed.
     assert hits(engine, "doc med rsn")[0].code == "M1427"
+
+
+@pytest.mark.parametrize(
+    ("query", "head"),
+    [("walker", "walker"), ("hearing aid", "hearing aid"), ("cane", "cane")],
+)
+def test_the_thing_itself_before_its_accessories(
+    engine: Engine, query: str, head: str
+) -> None:
+    # "Walker, rigid (pickup)" before "Seat attachment, walker".
+    for hit in hits(engine, query)[:2]:
+        assert hit.title.lower().startswith(head), hit
+
+
+def test_a_device_before_its_complications(engine: Engine) -> None:
+    top = hits(engine, "urinary catheter")[0]
+    assert top.system == "hcpcs" and "urinary catheter" in top.title.lower()
+
+
+def test_a_run_together_word_is_split(engine: Engine) -> None:
+    result = engine.search(SearchRequest(query="bedpan"))
+    assert result.did_you_mean == "bed pan"
+    assert result.hits[0].title.lower().startswith("bed pan")

@@ -25,3 +25,11 @@ def test_completions_by_use() -> None:
     speller = Speller({"scan": 5, "scar": 9, "scalp": 1, "bone": 3})
     assert speller.completions("sc", 2) == ["scar", "scan"]
     assert list(speller.fuzzy_prefixes("bnoe")) == ["bone"]
+
+
+def test_run_together_words_split_into_known_ones() -> None:
+    speller = Speller({"bed": 40, "pan": 5, "bedp": 1, "an": 90, "eye": 30})
+    assert speller.splits("bedpan") == [("bed", "pan")]
+    assert speller.splits("eyebed") == [("eye", "bed")]
+    assert speller.splits("bedside") == []  # "side" is unknown
+    assert speller.splits("bedpa") == []  # too short to hold two words
