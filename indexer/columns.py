@@ -31,7 +31,9 @@ from indexer.names import extension_stems, synonym_keys
 from indexer.schema import TEXT_FIELDS
 
 K1 = 1.2
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
+# A synonym of an ancestor counts in a descendant at this share of its weight.
+INHERITED = 0.9
 
 IntArray = npt.NDArray[np.int32]
 FloatArray = npt.NDArray[np.float32]
@@ -122,8 +124,54 @@ def _read_postings(
 PLAIN_FIELDS = ("title", "short")
 
 
+def descendants(parents: npt.NDArray[np.int32]) -> tuple[IntArray, IntArray, IntArray]:
+    """Every document's descendants as CSR arrays (starts, counts, documents),
+    from each document's parent docnum (-1 for none)."""
+    size = len(parents)
+    pairs_doc: list[IntArray] = []
+    pairs_ancestor: list[IntArray] = []
+    current = np.arange(size, dtype=np.int32)
+    ancestor = parents.copy()
+    while True:
+        has = ancestor >= 0
+        if not has.any():
+            break
+        pairs_doc.append(current[has])
+        pairs_ancestor.append(ancestor[has])
+        current = current[has]
+        ancestor = parents[ancestor[has]]
+    if not pairs_doc:
+        empty = np.zeros(0, dtype=np.int32)
+        return np.zeros(size, dtype=np.int32), np.zeros(size, dtype=np.int32), empty
+    docs = np.concatenate(pairs_doc)
+    ancestors = np.concatenate(pairs_ancestor)
+    order = np.argsort(ancestors, kind="stable")
+    counts = np.bincount(ancestors, minlength=size).astype(np.int32)
+    starts = (np.cumsum(counts) - counts).astype(np.int32)
+    return starts, counts, docs[order].astype(np.int32)
+
+
+def _spread(
+    docs: IntArray,
+    contributions: FloatArray,
+    tree: tuple[IntArray, IntArray, IntArray],
+) -> tuple[IntArray, FloatArray]:
+    """A term's postings handed down to every descendant, at ``INHERITED``."""
+    starts, counts, members = tree
+    repeat = counts[docs]
+    total = int(repeat.sum())
+    if total == 0:
+        return docs[:0], contributions[:0]
+    firsts = np.repeat(starts[docs], repeat)
+    steps = np.arange(total) - np.repeat(np.cumsum(repeat) - repeat, repeat)
+    inherited = members[firsts + steps]
+    return inherited, np.repeat(contributions * INHERITED, repeat).astype(np.float32)
+
+
 def compute_impacts(
-    index: Index, stems: npt.NDArray[np.int32] | None = None
+    index: Index,
+    stems: npt.NDArray[np.int32] | None = None,
+    parents: npt.NDArray[np.int32] | None = None,
 ) -> dict[str, tuple[dict[str, int], Any, Any, Any]]:
     """Read every text field's postings and fold them into BM25F impacts per term.
 
@@ -132,6 +180,12 @@ def compute_impacts(
     ``medcodes eval`` compares against. A document that ``stems`` maps to the
     code it extends (see ``indexer.names``) is normalised by that code's
     descriptor lengths, so a seventh character's suffix does not weigh.
+
+    With ``parents`` (each document's parent docnum), the ``full`` set hands
+    every synonym down the hierarchy: the Alphabetic Index and inclusion terms
+    name a category for its whole subtree ("Fracture, ankle S82.89-"), so its
+    descendants match them too, at ``INHERITED`` weight. Inherited postings do
+    not count in a term's document frequency.
     """
     per_field: dict[str, dict[str, list[tuple[IntArray, FloatArray]]]] = {}
     with index.reader() as reader:
@@ -177,8 +231,14 @@ def compute_impacts(
                     per_term.setdefault(term.decode("utf-8"), []).append(
                         (docs, contribution)
                     )
+    inherited: dict[str, list[tuple[IntArray, FloatArray]]] = {}
+    if parents is not None:
+        tree = descendants(parents)
+        for term, parts in per_field["synonyms"].items():
+            spread = [_spread(docs, values, tree) for docs, values in parts]
+            inherited[term] = [part for part in spread if len(part[0])]
     return {
-        "full": _fold(per_field, tuple(TEXT_FIELDS), total_docs),
+        "full": _fold(per_field, tuple(TEXT_FIELDS), total_docs, inherited),
         "plain": _fold(per_field, PLAIN_FIELDS, total_docs),
     }
 
@@ -187,6 +247,7 @@ def _fold(
     per_field: dict[str, dict[str, list[tuple[IntArray, FloatArray]]]],
     chosen: tuple[str, ...],
     total_docs: int,
+    inherited: dict[str, list[tuple[IntArray, FloatArray]]] | None = None,
 ) -> tuple[dict[str, int], Any, Any, Any]:
     """BM25F impacts over the chosen fields, as a term table and CSR arrays."""
     per_term: dict[str, list[tuple[IntArray, FloatArray]]] = {}
@@ -198,18 +259,29 @@ def _fold(
     all_docs: list[IntArray] = []
     all_impacts: list[FloatArray] = []
     for i, name in enumerate(names):
-        docs = np.concatenate([d for d, _ in per_term[name]])
-        contributions = np.concatenate([c for _, c in per_term[name]])
+        own = np.concatenate([d for d, _ in per_term[name]])
+        df = len(np.unique(own))
+        parts = per_term[name] + (inherited or {}).get(name, [])
+        docs = np.concatenate([d for d, _ in parts])
+        contributions = np.concatenate([c for _, c in parts])
         unique_docs, inverse = np.unique(docs, return_inverse=True)
         pseudo_tf = np.bincount(inverse, weights=contributions).astype(np.float32)
-        df = len(unique_docs)
         idf = math.log(1.0 + (total_docs - df + 0.5) / (df + 0.5))
         impact = (idf * pseudo_tf * (K1 + 1) / (K1 + pseudo_tf)).astype(np.float32)
         all_docs.append(unique_docs.astype(np.int32))
         all_impacts.append(impact)
-        offsets[i + 1] = offsets[i] + df
+        offsets[i + 1] = offsets[i] + len(unique_docs)
     terms = {name: i for i, name in enumerate(names)}
     return terms, offsets, np.concatenate(all_docs), np.concatenate(all_impacts)
+
+
+def parent_docnums(rows: list[DocRow]) -> npt.NDArray[np.int32]:
+    """Each document's parent docnum in the same code system, -1 for none."""
+    by_code = {(row.system, row.code): docnum for docnum, row in enumerate(rows)}
+    return np.asarray(
+        [by_code.get((row.system, row.parent or ""), -1) for row in rows],
+        dtype=np.int32,
+    )
 
 
 def vocabulary_of(records: Iterable[CodeRecord]) -> dict[str, int]:
@@ -266,7 +338,7 @@ def write_columns(
     )
     np.save(directory / "name_keys.npy", name_keys)
     np.save(directory / "name_docs.npy", name_docs)
-    impact_sets = compute_impacts(index, stems)
+    impact_sets = compute_impacts(index, stems, parent_docnums(rows))
     term_lists: dict[str, list[str]] = {}
     for name, (terms, offsets, docs, impacts) in impact_sets.items():
         np.save(directory / f"{name}_offsets.npy", offsets)

@@ -30,7 +30,7 @@ from whoosh import index as whoosh_index
 from corpus.rvu import rvu_summary
 from indexer.abbreviations import Lexicon
 from indexer.analysis import STOP_WORDS, stem, terms
-from indexer.columns import Columns, load_columns
+from indexer.columns import Columns, descendants, load_columns
 from indexer.names import NEUTRAL_TERMS, name_key
 from search.errors import CodeNotFound, IndexUnavailable, InvalidRequest, SearchTimeout
 from search.facets import FacetTable, Mask
@@ -66,8 +66,6 @@ MAX_OFFSET = 1000
 RERANK_DEPTH = 200
 WIDEN_BELOW = 10
 PER_FAMILY = 2
-INHERITED = 0.9
-INHERIT_DEPTH = 4
 HEADER_FACTOR = 0.85
 TIME_BUDGET_S = 2.0
 NEVER = np.iinfo(np.int32).max
@@ -85,7 +83,7 @@ EXPANDED_PHRASE_BONUS = 3.5e6  # the phrase only once abbreviations are expanded
 # rigid (pickup)", "Displacement" in "Displacement of ... catheter") holds every
 # query word is about the thing asked for, not an accessory or a complication.
 HEAD_BONUS = 1e6
-HEAD_KINDS = frozenset({"word", "lay"})
+HEAD_KINDS = frozenset({"word", "lay", "completion"})
 HEAD_END = re.compile(
     r"[,;(\[]| - | (?:of|for|due to|with|without|in|used|by|from|to|following|"
     r"on|other than|except|when|at|as|after|during)\b"
@@ -148,6 +146,8 @@ class Engine:
             [_days(d.terminated, NEVER) for d in docs], dtype=np.int32
         )
         self.billable = np.asarray([d.billable for d in docs], dtype=bool)
+        self._valid: tuple[int, Mask] | None = None
+        self.header_factor = np.where(self.billable, 1.0, HEADER_FACTOR)
         self.by_code: dict[str, list[int]] = {}
         for docnum, row in enumerate(docs):
             self.by_code.setdefault(normalize_code(row.code), []).append(docnum)
@@ -173,11 +173,9 @@ class Engine:
                 for other in self.by_code.get(normalize_code(row.parent), ()):
                     if docs[other].system == row.system:
                         self.parent_doc[docnum] = other
-        self.child_docs = np.flatnonzero(self.parent_doc >= 0)
+        self.descendants = descendants(self.parent_doc)
         # A seventh-character code is judged by the title it extends.
         stems = self.columns.stems
-        self.extended = np.flatnonzero(stems >= 0)
-        self.extension_stems = stems[self.extended]
         self.stem_title = [
             docs[int(stems[d])].title if stems[d] >= 0 else row.title
             for d, row in enumerate(docs)
@@ -201,9 +199,14 @@ class Engine:
             raise InvalidRequest("offset", f"offset must be 0 to {MAX_OFFSET}")
 
     def valid_mask(self, as_of: dt.date) -> Mask:
-        """Codes valid on a date."""
+        """Codes valid on a date (the last day asked is remembered)."""
         day = as_of.toordinal()
+        cached = self._valid
+        if cached is not None and cached[0] == day:
+            return cached[1]
         mask: Mask = (self.effective <= day) & (day <= self.terminated)
+        mask.flags.writeable = False
+        self._valid = (day, mask)
         return mask
 
     # -- matching ----------------------------------------------------------------
@@ -271,7 +274,21 @@ class Engine:
 
     def rank(self, text: str) -> Ranked:
         """Match a query and compute every document's rank key (no filters yet)."""
-        parsed = parse(text, self.lexicon)
+        return self.rank_parsed(parse(text, self.lexicon), text)
+
+    def rank_parsed(
+        self,
+        parsed: ParsedQuery,
+        text: str,
+        correct: bool = True,
+        best_only: bool = False,
+    ) -> Ranked:
+        """Rank keys for readings already made (suggest widens them with prefixes).
+
+        ``correct`` lets spelling correction step in when nothing matches every
+        word; suggest has its own typo handling and switches it off, and with
+        ``best_only`` asks for the best-covered documents alone.
+        """
         code_tier = np.zeros(self.size, dtype=np.float32)
         if parsed.code:
             exact, prefixed = self.code_matches(parsed.code, text)
@@ -289,31 +306,40 @@ class Engine:
             keys = self.browse_rank + code_tier * 1e9
             return Ranked(candidates, keys, None, code_tier, parsed, None)
 
-        match = self.inherit(self.matcher.match(parsed.readings))
+        match = self.matcher.match(parsed.readings)
         corrected_query = None
-        if not self.baseline and not (match.coverage >= 1.0).any():
+        if correct and not self.baseline and not (match.coverage >= 1.0).any():
             corrected, corrected_query = self.corrections(parsed)
             if corrected_query:
                 parsed = corrected
-                match = self.inherit(self.matcher.match(parsed.readings))
-        candidates = self._widen(match.coverage, len(parsed.readings[0].slots))
-        candidates = candidates | (code_tier > 0)
+                match = self.matcher.match(parsed.readings)
+        if not best_only:
+            candidates = self._widen(match.coverage, len(parsed.readings[0].slots))
+            candidates = candidates | (code_tier > 0)
 
-        score = match.score * np.where(self.billable, 1.0, HEADER_FACTOR)
+        # Keys only for documents that matched something (or are the code).
+        if best_only:
+            best = max(float(match.coverage.max()), 1e-6)
+            candidates = match.coverage >= best - 1e-6
+            live = np.flatnonzero(candidates)
+        else:
+            live = np.flatnonzero((match.coverage > 0) | (code_tier > 0))
+        score = match.score[live].astype(np.float64) * self.header_factor[live]
         # Seventh-character siblings differ only in their suffix: score them
         # alike, so they keep the tabular order (initial encounter first).
-        best = np.zeros(self.size, dtype=score.dtype)
-        np.maximum.at(best, self.extension_stems, score[self.extended])
-        score[self.extended] = best[self.extension_stems]
-        keys = (
-            code_tier.astype(np.float64) * 1e9
-            + np.round(match.coverage.astype(np.float64) * 20) * 1e6
-            + (~match.corrected) * 1e5
-            + score.astype(np.float64)
+        _even_out(score, self.columns.stems[live])
+        coverage = match.coverage[live].astype(np.float64)
+        live_keys = (
+            code_tier[live].astype(np.float64) * 1e9
+            + np.round(coverage * 20) * 1e6
+            + (~match.corrected[live]) * 1e5
+            + score
         )
         if not self.baseline:
-            named = self.named(parsed) & (match.coverage >= 1.0)
-            keys += named * NAME_BONUS
+            named = self.named(parsed)[live] & (coverage >= 1.0)
+            live_keys += named * NAME_BONUS
+        keys = np.full(self.size, -1e18)
+        keys[live] = live_keys
         return Ranked(candidates, keys, match, code_tier, parsed, corrected_query)
 
     def named(self, parsed: ParsedQuery) -> Mask:
@@ -330,59 +356,12 @@ class Engine:
         named = np.zeros(self.size, dtype=bool)
         for start, end in zip(starts, ends, strict=True):
             named[self.columns.name_docs[start:end]] = True
-        if not named.any():
-            return named
-        children = self.child_docs
-        parents = self.parent_doc[children]
-        for _ in range(INHERIT_DEPTH):
-            newly = named[parents] & ~named[children]
-            if not newly.any():
-                break
-            named[children[newly]] = True
+        # A name given to a category names its whole subtree.
+        firsts, counts, members = self.descendants
+        for docnum in np.flatnonzero(named):
+            first = firsts[docnum]
+            named[members[first : first + counts[docnum]]] = True
         return named
-
-    def inherit(self, match: Match) -> Match:
-        """Let a code meet what its ancestors meet, a little less strongly.
-
-        The Alphabetic Index and the inclusion terms name a category or
-        subcategory for its whole subtree ("Fracture, ankle S82.89-"), so a code
-        matches at least as fully as its nearest such ancestor, at ``INHERITED``
-        of that ancestor's score, however many levels down it is (a
-        seventh-character code is as much the named thing as its parent).
-        """
-        children = self.child_docs
-        parents = self.parent_doc[children]
-        # Best (coverage, score, document) over each code's ancestors, undecayed.
-        coverage = np.full(self.size, -1.0, dtype=match.coverage.dtype)
-        score = np.zeros(self.size, dtype=match.score.dtype)
-        source = np.full(self.size, -1, dtype=np.int32)
-        for _ in range(INHERIT_DEPTH):
-            own_better = (match.coverage[parents] > coverage[parents]) | (
-                (match.coverage[parents] == coverage[parents])
-                & (match.score[parents] > score[parents])
-            )
-            best_cov = np.where(own_better, match.coverage[parents], coverage[parents])
-            best_score = np.where(own_better, match.score[parents], score[parents])
-            best_source = np.where(own_better, parents, source[parents])
-            changed = (best_cov != coverage[children]) | (best_score != score[children])
-            if not changed.any():
-                break
-            coverage[children] = best_cov
-            score[children] = best_score
-            source[children] = best_source
-        inherited = score * INHERITED
-        better = (source >= 0) & (
-            (coverage > match.coverage)
-            | ((coverage == match.coverage) & (inherited > match.score))
-        )
-        winners = np.flatnonzero(better)
-        if len(winners):
-            sources = source[winners]
-            match.coverage[winners] = coverage[winners]
-            match.score[winners] = inherited[winners]
-            match.corrected[winners] = match.corrected[sources]
-            match.reading[winners] = match.reading[sources]
-        return match
 
     def _widen(self, coverage: npt.NDArray[np.float32], slots: int) -> Mask:
         """All words first; widen to fewer words only when that finds too little.
@@ -474,19 +453,42 @@ class Engine:
         request: SearchRequest,
         as_of: dt.date,
     ) -> tuple[Hit, ...]:
+        active = self.valid_mask(as_of)
+        ordered = self.order(ranked, selected, request.offset + request.limit, active)
+        window = ordered[request.offset : request.offset + request.limit]
+        return tuple(
+            self._hit(docnum, key, ranked, request.explain) for key, docnum in window
+        )
+
+    def order(
+        self,
+        ranked: Ranked,
+        selected: Mask,
+        count: int,
+        active: Mask | None = None,
+        depth: int = RERANK_DEPTH,
+    ) -> list[tuple[float, int]]:
+        """The best ``selected`` documents as (key, docnum), in result order.
+
+        The ``depth`` best by rank key get the bonuses that need a look at their
+        text (phrase, title, head), then families are taken in turns. ``active``
+        (valid on the day asked) puts valid codes first when equally relevant.
+        """
         docnums = np.flatnonzero(selected)
         if len(docnums) == 0:
-            return ()
+            return []
         keys = ranked.keys[docnums]
-        active = self.valid_mask(as_of)[docnums]
-        keys = keys + active * 1e4
-        depth = min(len(docnums), max(RERANK_DEPTH, request.offset + request.limit))
+        if active is not None:
+            keys = keys + active[docnums] * 1e4
+        depth = min(len(docnums), max(depth, count))
         if depth < len(docnums):
             top = np.argpartition(-keys, depth - 1)[:depth]
         else:
             top = np.arange(len(docnums))
         typed, expanded = self._phrases(ranked)
+        needs = _head_needs(ranked.parsed)
         query_terms = self._query_terms(ranked) | NEUTRAL_TERMS
+        prefixes = self._query_prefixes(ranked)
         complete = ranked.match.coverage if ranked.match is not None else None
         boosted = []
         for position in top:
@@ -498,18 +500,17 @@ class Engine:
                 bonus += EXPANDED_PHRASE_BONUS
             if complete is not None and complete[docnum] >= 1.0:
                 title = _terms_of(self.stem_title[docnum])
-                if title and set(title) <= query_terms:
+                if title and all(
+                    t in query_terms or t.startswith(prefixes) for t in title
+                ):
                     bonus += TITLE_BONUS
-                elif self._head_holds(docnum, ranked):
+                elif self._head_holds(docnum, needs):
                     bonus += HEAD_BONUS
             boosted.append((float(keys[position]) + bonus, -docnum))
         boosted.sort(reverse=True)
         if ranked.parsed.code is None or not (ranked.code_tier > 0).any():
             boosted = diversify(boosted, lambda item: self.family[-item[1]])
-        window = boosted[request.offset : request.offset + request.limit]
-        return tuple(
-            self._hit(-neg, key, ranked, request.explain) for key, neg in window
-        )
+        return [(key, -negative) for key, negative in boosted]
 
     # -- phrases, hits, explanations ----------------------------------------------
 
@@ -539,33 +540,30 @@ class Engine:
                     expanded.add(tuple(t for terms in combination for t in terms))
         return sorted(typed), sorted(expanded - typed)
 
-    def _head_holds(self, docnum: int, ranked: Ranked) -> bool:
-        """Whether the title's head has every slot of some reading of the query,
-        each as typed or as its lay phrase (an abbreviation's guess does not
-        make a head)."""
-        head = set(_head_terms(self.stem_title[docnum]))
+    def _head_holds(self, docnum: int, needs: list[list[HeadNeed]]) -> bool:
+        """Whether the title's head has every slot of some reading of the query
+        (see :func:`_head_needs`)."""
+        head = _head_terms(self.stem_title[docnum])
         if not head:
             return False
+        present = frozenset(head)
         return any(
             all(
-                any(
-                    a.kind in HEAD_KINDS and set(a.terms) <= head
-                    for a in slot.alternatives
-                )
-                for slot in reading.slots
+                any(terms <= present for terms in whole)
+                or (bool(begins) and any(t.startswith(begins) for t in head))
+                for whole, begins in reading
             )
-            for reading in ranked.parsed.readings
-            if reading.slots
+            for reading in needs
         )
 
     def _has_phrase(self, docnum: int, phrases: list[tuple[str, ...]]) -> bool:
         row = self.columns.docs[docnum]
-        for text in (row.title, row.short, row.expanded):
-            # "Unspecified" never breaks a phrase: "fracture of unspecified
-            # femur" says "fracture femur" as much as its header does.
-            sequence = tuple(t for t in _terms_of(text) if t not in NEUTRAL_TERMS)
-            for phrase in phrases:
-                n = len(phrase)
+        sequences, present = _sequences(row.title, row.short, row.expanded)
+        for phrase in phrases:
+            if not present.issuperset(phrase):
+                continue
+            n = len(phrase)
+            for sequence in sequences:
                 if any(sequence[i : i + n] == phrase for i in range(len(sequence))):
                     return True
         return False
@@ -610,8 +608,19 @@ class Engine:
         for reading in ranked.parsed.readings:
             for slot in reading.slots:
                 for alternative in slot.alternatives:
-                    found.update(alternative.terms)
+                    if alternative.kind != "prefix":
+                        found.update(alternative.terms)
         return found
+
+    def _query_prefixes(self, ranked: Ranked) -> tuple[str, ...]:
+        """The beginnings of words still being typed (suggest's last word)."""
+        return tuple(
+            alternative.terms[0]
+            for reading in ranked.parsed.readings
+            for slot in reading.slots
+            for alternative in slot.alternatives
+            if alternative.kind == "prefix"
+        )
 
     def _match_kind(self, docnum: int, ranked: Ranked) -> str:
         tier = ranked.code_tier[docnum]
@@ -747,6 +756,53 @@ def diversify(items: list[T], family: Callable[[T], str]) -> list[T]:
 @lru_cache(maxsize=100_000)
 def _terms_of(text: str) -> tuple[str, ...]:
     return tuple(terms(text))
+
+
+# What one slot needs of a title's head: one of these term sets, or a term
+# beginning with one of these prefixes.
+HeadNeed = tuple[list[frozenset[str]], tuple[str, ...]]
+
+
+def _head_needs(parsed: ParsedQuery) -> list[list[HeadNeed]]:
+    """Per reading and slot, what a head must hold: the words as typed, their
+    lay phrases or completions (an abbreviation's guess does not make a head)."""
+    return [
+        [
+            (
+                [frozenset(a.terms) for a in slot.alternatives if a.kind in HEAD_KINDS],
+                tuple(a.terms[0] for a in slot.alternatives if a.kind == "prefix"),
+            )
+            for slot in reading.slots
+        ]
+        for reading in parsed.readings
+        if reading.slots
+    ]
+
+
+def _even_out(score: npt.NDArray[np.float64], stems: npt.NDArray[np.int32]) -> None:
+    """Give documents that extend the same code (``stems``, -1 for none) the
+    best score among them, in place."""
+    extended = np.flatnonzero(stems >= 0)
+    if len(extended) < 2:
+        return
+    order = extended[np.argsort(stems[extended], kind="stable")]
+    groups = stems[order]
+    starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
+    best = np.maximum.reduceat(score[order], starts)
+    score[order] = np.repeat(best, np.diff(np.r_[starts, len(order)]))
+
+
+@lru_cache(maxsize=50_000)
+def _sequences(*texts: str) -> tuple[tuple[tuple[str, ...], ...], frozenset[str]]:
+    """Descriptors as term sequences for phrase checks, and all their terms.
+
+    "Unspecified" never breaks a phrase: "fracture of unspecified femur" says
+    "fracture femur" as much as its header does.
+    """
+    sequences = tuple(
+        tuple(t for t in _terms_of(text) if t not in NEUTRAL_TERMS) for text in texts
+    )
+    return sequences, frozenset(t for sequence in sequences for t in sequence)
 
 
 @lru_cache(maxsize=100_000)

@@ -31,7 +31,7 @@ class Alternative:
 
     terms: tuple[str, ...]
     label: str
-    kind: str  # "word", "expansion", "lay", "correction", "prefix"
+    kind: str  # "word", "expansion", "lay", "correction", "prefix", "completion"
     weight: float = 1.0
 
 

@@ -9,6 +9,7 @@ the same postings, expansions and code table as search.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from bisect import bisect_left
@@ -16,27 +17,35 @@ from collections import OrderedDict
 from dataclasses import replace
 
 import numpy as np
+import numpy.typing as npt
 
 from indexer.analysis import STOP_WORDS, stem, words
 from indexer.columns import Columns
-from indexer.names import NEUTRAL_TERMS
-from search.engine import HEADER_FACTOR, Engine, _terms_of
+from search.engine import Engine
 from search.errors import InvalidRequest
-from search.query import Alternative, Reading, Slot, clean, normalize_code, parse
+from search.query import (
+    Alternative,
+    ParsedQuery,
+    Reading,
+    Slot,
+    clean,
+    normalize_code,
+    parse,
+)
 from search.results import CodeSuggestion, Suggestions
 from search.spelling import MIN_WORD
 
 MAX_LIMIT = 20
 FUZZY_FANOUT = 8
+COMPLETED_FANOUT = 6
 KNOWN_WORD_PREFIX = 0.7
 MIN_SHORTHAND_PREFIX = 2
 SHORTHAND_FANOUT = 3
 FIRST_KEYSTROKES = "abcdefghijklmnopqrstuvwxyz0123456789"
 RERANK_DEPTH = 60
-TITLE_BONUS = 5e5
 MIN_PHRASE_PREFIX = 3
-MAX_PHRASE_READINGS = 2
-VOCABULARY_FANOUT = 48
+MAX_PHRASE_READINGS = 3
+VOCABULARY_FANOUT = 24
 COMPLETION_DEPTH = 12
 CACHE_SIZE = 4096
 
@@ -98,30 +107,54 @@ class Suggester:
     def _prefix_alternatives(self, prefix: str) -> list[Alternative]:
         """Alternatives for a word being typed: every index term it begins.
 
-        A word of four letters or more that begins no term is read with one typo
-        ("pnue" -> "pneu").
+        Index terms are stems, often shorter than the word ("cellulitis" is
+        "cellul"), so the typed letters are also completed to the most used
+        words they begin and those words' stems taken ("cellulit" -> cellul).
+        A word of four letters or more that begins nothing is read with one
+        typo ("pnue" -> "pneu").
         """
         columns = self.engine.columns
         prefixes = [prefix]
         if len(prefix) >= MIN_WORD and stem(prefix) != prefix:
             prefixes.append(stem(prefix))
-        found = [p for p in prefixes if _begins_a_term(columns, p)]
+        found = [p for p in dict.fromkeys(prefixes) if _begins_a_term(columns, p)]
+        completed = self._completed(prefix, found, 1.0)
         shorthand = self._shorthand_completions(prefix)
-        if found:
+        if found or completed:
             return [
-                *(Alternative((p,), p, "prefix") for p in dict.fromkeys(found)),
+                *(Alternative((p,), p, "prefix") for p in found),
+                *completed,
                 *shorthand,
             ]
         if shorthand:
             return shorthand
         if len(prefix) < MIN_WORD:
             return []
-        variants = [
-            v
-            for v in self.engine.speller.fuzzy_prefixes(prefix)
-            if _begins_a_term(columns, v)
+        alternatives: list[Alternative] = []
+        for variant in self.engine.speller.fuzzy_prefixes(prefix):
+            if _begins_a_term(columns, variant):
+                alternatives.append(Alternative((variant,), variant, "prefix", 0.6))
+            else:
+                alternatives.extend(self._completed(variant, [], 0.6))
+            if len(alternatives) >= FUZZY_FANOUT:
+                break
+        return alternatives
+
+    def _completed(
+        self, prefix: str, covered: list[str], weight: float
+    ) -> list[Alternative]:
+        """The stems of the most used words ``prefix`` begins, where no prefix in
+        ``covered`` reaches them already."""
+        terms = self.engine.columns.terms
+        found: dict[str, str] = {}
+        for word in self.engine.speller.completions(prefix, COMPLETED_FANOUT):
+            term = stem(word)
+            if term in terms and not term.startswith(tuple(covered)):
+                found.setdefault(term, word)
+        return [
+            Alternative((term,), word, "completion", weight)
+            for term, word in found.items()
         ]
-        return [Alternative((v,), v, "prefix", 0.6) for v in variants[:FUZZY_FANOUT]]
 
     def _shorthand_completions(self, prefix: str) -> list[Alternative]:
         """The readings of reviewed shorthand the typed letters begin ("cv" -> cva)."""
@@ -179,11 +212,14 @@ class Suggester:
             code_docs = exact + _interleave_systems(engine, prefixed)
 
         parsed = parse(text, engine.lexicon)
+        base = list(parsed.readings)
+        if len(typed) > 1 and typed[-1] in STOP_WORDS and not ends_with_space:
+            # A small word still being typed begins a longer one ("fx an" ->
+            # ankle); if it is the stop word, the next keystroke says so.
+            tail = Slot(typed[-1], ())
+            base = [Reading((*r.slots, tail)) for r in parsed.readings]
         readings = []
-        for reading in (
-            *parsed.readings,
-            *self._phrase_readings(typed, ends_with_space),
-        ):
+        for reading in (*base, *self._phrase_readings(typed, ends_with_space)):
             slots = list(reading.slots)
             for i, slot in enumerate(slots):
                 is_last = i == len(slots) - 1 and not ends_with_space
@@ -192,23 +228,15 @@ class Suggester:
         if not any(r.slots for r in readings):
             return Suggestions(text, (), self._codes(code_docs[:limit]))
 
-        match = engine.matcher.match(tuple(readings))
-        best = float(match.coverage.max())
-        pool = np.flatnonzero(match.coverage >= max(best, 1e-6) - 1e-6)
-        factor = np.where(engine.billable[pool], 1.0, HEADER_FACTOR)
-        keys = (
-            match.coverage[pool].astype(np.float64) * 1e6 + match.score[pool] * factor
-        )
-        depth = min(RERANK_DEPTH, len(pool))
-        if depth < len(pool):
-            chosen_positions = np.argpartition(-keys, depth - 1)[:depth]
-        else:
-            chosen_positions = np.arange(len(pool))
-        ordered_top = self._rerank(
-            [int(pool[i]) for i in chosen_positions],
-            [float(keys[i]) for i in chosen_positions],
-            readings,
-            ends_with_space,
+        # Rank as search does (inheritance, names, phrases, titles, heads, valid
+        # codes only, families in turns) over the best-covered documents.
+        query = ParsedQuery(text, tuple(typed), None, tuple(readings))
+        ranked = engine.rank_parsed(query, text, correct=False, best_only=True)
+        assert ranked.match is not None
+        pool = ranked.candidates & engine.valid_mask(dt.date.today())
+        ordered_top = _take_turns(
+            [d for _, d in engine.order(ranked, pool, limit, depth=RERANK_DEPTH)],
+            ranked.match.reading,
         )
         chosen = ordered_top[:limit]
         if code_docs:
@@ -258,36 +286,6 @@ class Suggester:
                 break
         return readings
 
-    def _rerank(
-        self,
-        docnums: list[int],
-        keys: list[float],
-        readings: list[Reading],
-        ends_with_space: bool,
-    ) -> list[int]:
-        """Order the best candidates as search does: a title the input completes
-        ("cellulit" -> "Cellulitis, unspecified") before titles with more in them."""
-        full_terms = set(NEUTRAL_TERMS)
-        prefixes: list[str] = []
-        for reading in readings:
-            for slot in reading.slots:
-                for alternative in slot.alternatives:
-                    if alternative.kind == "prefix":
-                        prefixes.append(alternative.terms[0])
-                    else:
-                        full_terms.update(alternative.terms)
-        docs = self.engine.columns.docs
-        scored = []
-        for docnum, key in zip(docnums, keys, strict=True):
-            title = _terms_of(docs[docnum].title)
-            if title and all(
-                t in full_terms or any(t.startswith(p) for p in prefixes) for t in title
-            ):
-                key += TITLE_BONUS
-            scored.append((-key, docnum))
-        scored.sort()
-        return [docnum for _, docnum in scored]
-
     def _completions(
         self,
         typed: list[str],
@@ -306,7 +304,7 @@ class Suggester:
             return ()
         last = readings[0].slots[-1]
         stems = [a.terms[0] for a in last.alternatives if a.kind == "prefix"]
-        if not stems:
+        if not stems and not any(a.kind == "completion" for a in last.alternatives):
             return ()
         prefix = typed[-1]
         from_codes: dict[str, float] = {}
@@ -361,6 +359,24 @@ class Suggester:
         return tuple(
             CodeSuggestion(docs[d].code, docs[d].system, docs[d].title) for d in docnums
         )
+
+
+def _take_turns(docnums: list[int], reading: npt.NDArray[np.int8]) -> list[int]:
+    """Interleave the codes of different readings, each in its own order.
+
+    Letters that begin several lay phrases ("artificial " -> arm, eye, leg) are
+    several questions at once: each gets a turn near the top.
+    """
+    queues: dict[int, list[int]] = {}
+    for docnum in docnums:
+        queues.setdefault(int(reading[docnum]), []).append(docnum)
+    if len(queues) < 2:
+        return docnums
+    merged: list[int] = []
+    lists = list(queues.values())
+    for position in range(max(len(q) for q in lists)):
+        merged.extend(q[position] for q in lists if position < len(q))
+    return merged
 
 
 def _begins_a_term(columns: Columns, prefix: str) -> bool:
