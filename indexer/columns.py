@@ -26,12 +26,12 @@ from whoosh.index import Index
 from whoosh.reading import IndexReader
 
 from corpus.records import CodeRecord
-from indexer.analysis import STOP_WORDS, words
-from indexer.names import extension_stems, synonym_keys
+from indexer.analysis import STOP_WORDS, terms, words
+from indexer.names import NEUTRAL_TERMS, extension_stems, synonym_keys
 from indexer.schema import TEXT_FIELDS
 
 K1 = 1.2
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 # A synonym of an ancestor counts in a descendant at this share of its weight.
 INHERITED = 0.9
 
@@ -72,6 +72,7 @@ class Columns:
     # Per document, the code its title extends (-1 if none); and every synonym's
     # name key, sorted, with its document (see ``indexer.names``).
     stems: IntArray
+    title_sizes: IntArray
     name_keys: npt.NDArray[np.int64]
     name_docs: IntArray
 
@@ -275,6 +276,18 @@ def _fold(
     return terms, offsets, np.concatenate(all_docs), np.concatenate(all_impacts)
 
 
+def title_sizes(rows: list[DocRow], stems: npt.NDArray[np.int32]) -> IntArray:
+    """How many distinct index terms each title has (a seventh-character code's
+    the title it extends), neutral words left out: a title that few terms can
+    be made of the query, whatever its score."""
+    sizes = np.zeros(len(rows), dtype=np.int32)
+    for docnum, row in enumerate(rows):
+        stem = int(stems[docnum])
+        title = rows[stem].title if stem >= 0 else row.title
+        sizes[docnum] = len(set(terms(title)) - NEUTRAL_TERMS)
+    return sizes
+
+
 def parent_docnums(rows: list[DocRow]) -> npt.NDArray[np.int32]:
     """Each document's parent docnum in the same code system, -1 for none."""
     by_code = {(row.system, row.code): docnum for docnum, row in enumerate(rows)}
@@ -333,6 +346,7 @@ def write_columns(
     rows = doc_rows(index)
     stems = extension_stems(rows)
     np.save(directory / "stems.npy", stems)
+    np.save(directory / "title_sizes.npy", title_sizes(rows, stems))
     name_keys, name_docs = synonym_keys(
         records, {row.key: docnum for docnum, row in enumerate(rows)}
     )
@@ -340,11 +354,11 @@ def write_columns(
     np.save(directory / "name_docs.npy", name_docs)
     impact_sets = compute_impacts(index, stems, parent_docnums(rows))
     term_lists: dict[str, list[str]] = {}
-    for name, (terms, offsets, docs, impacts) in impact_sets.items():
+    for name, (table, offsets, docs, impacts) in impact_sets.items():
         np.save(directory / f"{name}_offsets.npy", offsets)
         np.save(directory / f"{name}_docs.npy", docs)
         np.save(directory / f"{name}_impacts.npy", impacts)
-        term_lists[name] = sorted(terms, key=terms.__getitem__)
+        term_lists[name] = sorted(table, key=table.__getitem__)
     meta = {
         "format": FORMAT_VERSION,
         "terms": term_lists,
@@ -400,6 +414,7 @@ def load_columns(directory: Path, impacts: str = "full") -> Columns:
         vocabulary=meta["vocabulary"],
         labels=meta["labels"],
         stems=np.load(directory / "stems.npy"),
+        title_sizes=np.load(directory / "title_sizes.npy"),
         name_keys=np.load(directory / "name_keys.npy", mmap_mode="r"),
         name_docs=np.load(directory / "name_docs.npy", mmap_mode="r"),
     )

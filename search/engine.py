@@ -161,6 +161,11 @@ class Engine:
             row.code[:5] if row.system == "icd10cm" and len(row.code) > 5 else ""
             for row in docs
         ]
+        # Suggestions are a glance at what the letters may mean: one family per
+        # ICD-10-CM category ("B18" chronic, "B19" unspecified viral hepatitis).
+        self.category_family = [
+            row.code[:3] if row.system == "icd10cm" else "" for row in docs
+        ]
         self.children: dict[str, list[int]] = {}
         for docnum, row in enumerate(docs):
             if row.parent:
@@ -467,6 +472,8 @@ class Engine:
         count: int,
         active: Mask | None = None,
         depth: int = RERANK_DEPTH,
+        family: list[str] | None = None,
+        per_family: int = PER_FAMILY,
     ) -> list[tuple[float, int]]:
         """The best ``selected`` documents as (key, docnum), in result order.
 
@@ -483,6 +490,14 @@ class Engine:
         depth = min(len(docnums), max(depth, count))
         if depth < len(docnums):
             top = np.argpartition(-keys, depth - 1)[:depth]
+            # A title short enough to be made of the query gets its look even
+            # below the depth: "Heartburn" among thousands of "hea..." codes.
+            short = np.flatnonzero(
+                self.columns.title_sizes[docnums] <= _most_terms(ranked.parsed)
+            )
+            if len(short) > depth:
+                short = short[np.argpartition(-keys[short], depth - 1)[:depth]]
+            top = np.union1d(top, short)
         else:
             top = np.arange(len(docnums))
         typed, expanded = self._phrases(ranked)
@@ -509,7 +524,8 @@ class Engine:
             boosted.append((float(keys[position]) + bonus, -docnum))
         boosted.sort(reverse=True)
         if ranked.parsed.code is None or not (ranked.code_tier > 0).any():
-            boosted = diversify(boosted, lambda item: self.family[-item[1]])
+            families = family or self.family
+            boosted = diversify(boosted, lambda item: families[-item[1]], per_family)
         return [(key, -negative) for key, negative in boosted]
 
     # -- phrases, hits, explanations ----------------------------------------------
@@ -732,8 +748,10 @@ def _strings(value: object) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else []
 
 
-def diversify(items: list[T], family: Callable[[T], str]) -> list[T]:
-    """Reorder ranked items so no family fills the top: at most ``PER_FAMILY``
+def diversify(
+    items: list[T], family: Callable[[T], str], per_family: int = PER_FAMILY
+) -> list[T]:
+    """Reorder ranked items so no family fills the top: at most ``per_family``
     of a family before every other family has had its turn at that depth.
 
     ICD-10-CM lists many near-twins (right, left, unspecified; initial encounter,
@@ -745,7 +763,7 @@ def diversify(items: list[T], family: Callable[[T], str]) -> list[T]:
     seen: dict[str, int] = {}
     for item in items:
         key = family(item)
-        if not key or seen.get(key, 0) < PER_FAMILY:
+        if not key or seen.get(key, 0) < per_family:
             seen[key] = seen.get(key, 0) + 1
             placed.append(item)
         else:
@@ -777,6 +795,18 @@ def _head_needs(parsed: ParsedQuery) -> list[list[HeadNeed]]:
         for reading in parsed.readings
         if reading.slots
     ]
+
+
+def _most_terms(parsed: ParsedQuery) -> int:
+    """The most index terms a title made of the query can have."""
+    return max(
+        (
+            sum(max(len(a.terms) for a in slot.alternatives) for slot in r.slots)
+            for r in parsed.readings
+            if all(slot.alternatives for slot in r.slots)
+        ),
+        default=0,
+    )
 
 
 def _even_out(score: npt.NDArray[np.float64], stems: npt.NDArray[np.int32]) -> None:

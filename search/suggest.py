@@ -38,6 +38,7 @@ from search.spelling import MIN_WORD
 MAX_LIMIT = 20
 FUZZY_FANOUT = 8
 COMPLETED_FANOUT = 6
+PER_CATEGORY = 2
 KNOWN_WORD_PREFIX = 0.7
 MIN_SHORTHAND_PREFIX = 2
 SHORTHAND_FANOUT = 3
@@ -114,10 +115,9 @@ class Suggester:
         typo ("pnue" -> "pneu").
         """
         columns = self.engine.columns
-        prefixes = [prefix]
-        if len(prefix) >= MIN_WORD and stem(prefix) != prefix:
-            prefixes.append(stem(prefix))
-        found = [p for p in dict.fromkeys(prefixes) if _begins_a_term(columns, p)]
+        # Not the stem as a prefix: "hepatitis" is "hepat", which begins
+        # hepatic and hepatoma too; the completions below give its stem whole.
+        found = [prefix] if _begins_a_term(columns, prefix) else []
         completed = self._completed(prefix, found, 1.0)
         shorthand = self._shorthand_completions(prefix)
         if found or completed:
@@ -235,7 +235,17 @@ class Suggester:
         assert ranked.match is not None
         pool = ranked.candidates & engine.valid_mask(dt.date.today())
         ordered_top = _take_turns(
-            [d for _, d in engine.order(ranked, pool, limit, depth=RERANK_DEPTH)],
+            [
+                d
+                for _, d in engine.order(
+                    ranked,
+                    pool,
+                    limit,
+                    depth=RERANK_DEPTH,
+                    family=engine.category_family,
+                    per_family=PER_CATEGORY,
+                )
+            ],
             ranked.match.reading,
         )
         chosen = ordered_top[:limit]
