@@ -157,7 +157,8 @@ def main() -> None:
         print(
             f"autocomplete on {args.queries.name} ({name}): target in top 10 for "
             f"{overall.reached:.3f} of queries, "
-            f"keystrokes saved {overall.keystrokes_saved:.3f}"
+            f"keystrokes saved {overall.keystrokes_saved:.3f} "
+            f"(mean per query {overall.mean_saved:.3f})"
         )
 
 

@@ -110,11 +110,12 @@ def evaluate(
 
 @dataclass(frozen=True)
 class TypingScores:
-    """How autocomplete fares when each query is typed one character at a time."""
+    """What typing the queries one character at a time gave, for one kind."""
 
     queries: int
     reached: float
     keystrokes_saved: float
+    mean_saved: float
 
 
 def evaluate_typing(
@@ -123,26 +124,31 @@ def evaluate_typing(
     """Type each query character by character; when does a target reach the top 10?
 
     ``reached`` is the share of queries for which a target code shows among the
-    suggested codes at some keystroke; ``keystrokes_saved`` averages, over all
-    queries, the share of characters the user did not have to type (zero when a
-    target never shows).
+    suggested codes at some keystroke. ``keystrokes_saved`` is the share of all
+    the characters of the queries that the user did not have to type (the usual
+    keystroke savings rate: a target that never shows saves nothing);
+    ``mean_saved`` averages that share per query instead, so that a three-letter
+    query weighs as much as a thirty-letter one.
     """
-    by_kind: dict[str, list[tuple[bool, float]]] = {}
+    by_kind: dict[str, list[tuple[bool, int, int]]] = {}
     for query in queries:
         text = query.query
-        outcome = (False, 0.0)
+        outcome = (False, 0, len(text))
         for typed in range(1, len(text) + 1):
             codes = suggest(text[:typed])
             if any(query.accepts(code) for code in codes[:TOP]):
-                outcome = (True, 1.0 - typed / len(text))
+                outcome = (True, len(text) - typed, len(text))
                 break
         by_kind.setdefault(query.kind, []).append(outcome)
         by_kind.setdefault("overall", []).append(outcome)
     return {
         kind: TypingScores(
             queries=len(outcomes),
-            reached=sum(1 for hit, _ in outcomes if hit) / len(outcomes),
-            keystrokes_saved=sum(saved for _, saved in outcomes) / len(outcomes),
+            reached=sum(1 for hit, _, _ in outcomes if hit) / len(outcomes),
+            keystrokes_saved=sum(saved for _, saved, _ in outcomes)
+            / max(sum(length for _, _, length in outcomes), 1),
+            mean_saved=sum(saved / max(length, 1) for _, saved, length in outcomes)
+            / len(outcomes),
         )
         for kind, outcomes in by_kind.items()
     }

@@ -210,12 +210,16 @@ def command_eval(args: argparse.Namespace) -> int:
         rows = {}
         for name, engine in (("medcodes", full), ("baseline", baseline)):
             rows[name] = evaluate_typing(queries, _suggested_codes(Suggester(engine)))
-        print(f"{'kind':<10} {'n':>3}  {'reached@10':>22}  {'keystrokes saved':>22}")
+        print(
+            f"{'kind':<10} {'n':>3}  {'reached@10':>22}  {'keystrokes saved':>22}"
+            f"  {'mean saved per query':>22}"
+        )
         for kind in rows["medcodes"]:
             m, b = rows["medcodes"][kind], rows["baseline"][kind]
             print(
                 f"{kind:<10} {m.queries:>3}  {m.reached:>10.3f} (base {b.reached:.3f})"
                 f"  {m.keystrokes_saved:>10.3f} (base {b.keystrokes_saved:.3f})"
+                f"  {m.mean_saved:>10.3f} (base {b.mean_saved:.3f})"
             )
         return 0
     results = {}
