@@ -495,8 +495,9 @@ class Engine:
             short = np.flatnonzero(
                 self.columns.title_sizes[docnums] <= _most_terms(ranked.parsed)
             )
-            if len(short) > depth:
-                short = short[np.argpartition(-keys[short], depth - 1)[:depth]]
+            looks = max(depth // 2, 1)
+            if len(short) > looks:
+                short = short[np.argpartition(-keys[short], looks - 1)[:looks]]
             top = np.union1d(top, short)
         else:
             top = np.arange(len(docnums))

@@ -43,12 +43,13 @@ KNOWN_WORD_PREFIX = 0.7
 MIN_SHORTHAND_PREFIX = 2
 SHORTHAND_FANOUT = 3
 FIRST_KEYSTROKES = "abcdefghijklmnopqrstuvwxyz0123456789"
-RERANK_DEPTH = 60
+RERANK_DEPTH = 40
 MIN_PHRASE_PREFIX = 3
 MAX_PHRASE_READINGS = 3
 VOCABULARY_FANOUT = 24
 COMPLETION_DEPTH = 12
 CACHE_SIZE = 4096
+SCOPE_CACHE_SIZE = 32
 
 
 class Suggester:
@@ -64,6 +65,9 @@ class Suggester:
         )
         self._shorthand = sorted(lexicon.reviewed_words() if lexicon else [])
         self._lock = threading.Lock()
+        self._scopes: OrderedDict[tuple[Slot, ...], npt.NDArray[np.bool_]] = (
+            OrderedDict()
+        )
         # The first keystroke has the most candidates and the least to go on:
         # answer every single character from a table made once, up front.
         self._first_keystroke = {
@@ -327,10 +331,7 @@ class Suggester:
             self.engine.speller.completions(prefix, VOCABULARY_FANOUT)
         )
         matcher = self.engine.matcher
-        earlier = Reading(readings[0].slots[:-1])
-        scope = (
-            matcher.match_reading(earlier).coverage >= 1.0 if earlier.slots else None
-        )
+        scope = self._scope(readings[0].slots[:-1])
 
         def weight(word: str) -> tuple[float, float, str]:
             found = matcher.alternative((stem(word),))
@@ -348,6 +349,26 @@ class Suggester:
         ]
         head = " ".join(typed[:-1])
         return tuple(f"{head} {word}".strip() for word in ranked[:limit])
+
+    def _scope(self, slots: tuple[Slot, ...]) -> npt.NDArray[np.bool_] | None:
+        """Documents that meet every earlier word (None if there is none).
+
+        The earlier words stay the same while the last one is typed, so the
+        answer is kept for the next keystrokes.
+        """
+        if not slots:
+            return None
+        with self._lock:
+            cached = self._scopes.get(slots)
+            if cached is not None:
+                self._scopes.move_to_end(slots)
+                return cached
+        scope = self.engine.matcher.match_reading(Reading(slots)).coverage >= 1.0
+        with self._lock:
+            self._scopes[slots] = scope
+            if len(self._scopes) > SCOPE_CACHE_SIZE:
+                self._scopes.popitem(last=False)
+        return scope
 
     def _words_of(self, docnum: int) -> frozenset[str]:
         """The completable words of a document's descriptors (cached)."""
