@@ -17,12 +17,14 @@ import numpy as np
 import numpy.typing as npt
 
 from indexer.columns import Columns
-from search.query import Alternative, Reading
+from search.query import Alternative, Reading, Slot
 
 Floats = npt.NDArray[np.float32]
 Ints = npt.NDArray[np.int32]
 
 CACHE_SIZE = 4096
+# Dense outcomes of recent slots (about 0.5 MB each).
+SLOT_CACHE_SIZE = 24
 PINNED_PREFIXES = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 
@@ -46,6 +48,9 @@ class Matcher:
             OrderedDict()
         )
         self._lock = threading.Lock()
+        self._slots: OrderedDict[Slot, tuple[Floats, npt.NDArray[np.bool_]]] = (
+            OrderedDict()
+        )
         # One-letter prefixes span a twentieth of all postings each; reduce them
         # once, up front, instead of on the keystroke that needs them.
         self._pinned: dict[str, tuple[Ints, Floats] | None] = {
@@ -122,27 +127,27 @@ class Matcher:
         found = self.found(alternative)
         return found is not None and len(found[0]) > 0
 
-    def match_reading(self, reading: Reading) -> Match:
-        """Coverage, score and correction flags of one reading for every document."""
+    def match_reading(
+        self,
+        reading: Reading,
+        memo: dict[Slot, tuple[Floats, npt.NDArray[np.bool_]]] | None = None,
+    ) -> Match:
+        """Coverage, score and correction flags of one reading for every document.
+
+        ``memo`` keeps each slot's outcome for the other readings of the same
+        query, which share most of their slots.
+        """
         satisfied = np.zeros(self.size, dtype=np.int16)
         satisfied_exactly = np.zeros(self.size, dtype=np.int16)
         score = np.zeros(self.size, dtype=np.float32)
         for slot in reading.slots:
-            best = np.zeros(self.size, dtype=np.float32)
-            exact = np.zeros(self.size, dtype=bool)
-            for alternative in slot.alternatives:
-                found = self.found(alternative)
-                if found is None or len(found[0]) == 0:
-                    continue
-                docs, impacts = found
-                weighted = impacts * alternative.weight
-                current = best[docs]
-                better = weighted > current
-                best[docs[better]] = weighted[better]
-                if alternative.kind != "correction":
-                    exact[docs] = True
-            hit = best > 0
-            satisfied += hit
+            known = memo.get(slot) if memo is not None else None
+            if known is None:
+                known = self._match_slot(slot)
+                if memo is not None:
+                    memo[slot] = known
+            best, exact = known
+            satisfied += best > 0
             satisfied_exactly += exact
             score += best
         slots = max(len(reading.slots), 1)
@@ -153,11 +158,45 @@ class Matcher:
             reading=np.zeros(self.size, dtype=np.int8),
         )
 
+    def _match_slot(self, slot: Slot) -> tuple[Floats, npt.NDArray[np.bool_]]:
+        """A slot's best weighted impact per document, and where a non-correction
+        alternative met it.
+
+        The last few are kept: while a query is typed its earlier words come
+        back with every keystroke.
+        """
+        with self._lock:
+            kept = self._slots.get(slot)
+            if kept is not None:
+                self._slots.move_to_end(slot)
+                return kept
+        best = np.zeros(self.size, dtype=np.float32)
+        exact = np.zeros(self.size, dtype=bool)
+        for alternative in slot.alternatives:
+            found = self.found(alternative)
+            if found is None or len(found[0]) == 0:
+                continue
+            docs, impacts = found
+            weighted = impacts * alternative.weight
+            current = best[docs]
+            better = weighted > current
+            best[docs[better]] = weighted[better]
+            if alternative.kind != "correction":
+                exact[docs] = True
+        best.flags.writeable = False
+        exact.flags.writeable = False
+        with self._lock:
+            self._slots[slot] = (best, exact)
+            if len(self._slots) > SLOT_CACHE_SIZE:
+                self._slots.popitem(last=False)
+        return best, exact
+
     def match(self, readings: tuple[Reading, ...]) -> Match:
         """The best reading per document."""
-        best = self.match_reading(readings[0])
+        memo: dict[Slot, tuple[Floats, npt.NDArray[np.bool_]]] = {}
+        best = self.match_reading(readings[0], memo)
         for number, reading in enumerate(readings[1:], start=1):
-            other = self.match_reading(reading)
+            other = self.match_reading(reading, memo)
             better = (other.coverage > best.coverage) | (
                 (other.coverage == best.coverage) & (other.score > best.score)
             )
