@@ -9,6 +9,7 @@ ones, then BM25F score, where headers weigh a little less than billable codes.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import logging
 import re
@@ -188,6 +189,10 @@ class Engine:
         self._whoosh_lock = threading.Lock()
         self._cache: OrderedDict[object, SearchResult] = OrderedDict()
         self._cache_lock = threading.Lock()
+        # Hundreds of thousands of long-lived objects (rows, labels, tables)
+        # made a full garbage collection cost 300 ms in the middle of a search;
+        # they live as long as the index, so the collector stops scanning them.
+        gc.freeze()
         log.info(
             "index opened: %d documents from %s in %.1f s",
             self.size,
@@ -352,9 +357,17 @@ class Engine:
         (one alternative per slot), and the subtrees under them."""
         wanted: set[int] = set()
         for reading in parsed.readings:
-            options = [[a.terms for a in slot.alternatives] for slot in reading.slots]
+            # A prefix is no word yet: it names nothing.
+            options = [
+                [a.terms for a in slot.alternatives if a.kind != "prefix"]
+                for slot in reading.slots
+            ]
+            if not all(options):
+                continue
             for combination in islice(product(*options), MAX_NAME_COMBINATIONS):
                 wanted.add(name_key(t for terms in combination for t in terms))
+        if not wanted:
+            return np.zeros(self.size, dtype=bool)
         keys = np.fromiter(wanted, dtype=np.int64, count=len(wanted))
         starts = np.searchsorted(self.columns.name_keys, keys, side="left")
         ends = np.searchsorted(self.columns.name_keys, keys, side="right")
@@ -496,9 +509,14 @@ class Engine:
                 self.columns.title_sizes[docnums] <= _most_terms(ranked.parsed)
             )
             looks = max(depth // 2, 1)
-            if len(short) > looks:
-                short = short[np.argpartition(-keys[short], looks - 1)[:looks]]
-            top = np.union1d(top, short)
+            top = np.union1d(top, _best_of(short, keys, looks))
+            # Each reading of the query ("back b" as typed, and as the lay
+            # phrase "back brace") gets its own best a look too.
+            if ranked.match is not None and len(ranked.parsed.readings) > 1:
+                readings = ranked.match.reading[docnums]
+                for number in range(len(ranked.parsed.readings)):
+                    mine = np.flatnonzero(readings == number)
+                    top = np.union1d(top, _best_of(mine, keys, looks // 2))
         else:
             top = np.arange(len(docnums))
         typed, expanded = self._phrases(ranked)
@@ -560,18 +578,19 @@ class Engine:
     def _head_holds(self, docnum: int, needs: list[list[HeadNeed]]) -> bool:
         """Whether the title's head has every slot of some reading of the query
         (see :func:`_head_needs`)."""
-        head = _head_terms(self.stem_title[docnum])
+        head, present = _head_terms(self.stem_title[docnum])
         if not head:
             return False
-        present = frozenset(head)
-        return any(
-            all(
-                any(terms <= present for terms in whole)
-                or (bool(begins) and any(t.startswith(begins) for t in head))
-                for whole, begins in reading
-            )
-            for reading in needs
-        )
+        for reading in needs:
+            for whole, begins in reading:
+                if any(terms <= present for terms in whole):
+                    continue
+                if begins and any(t.startswith(begins) for t in head):
+                    continue
+                break
+            else:
+                return True
+        return False
 
     def _has_phrase(self, docnum: int, phrases: list[tuple[str, ...]]) -> bool:
         row = self.columns.docs[docnum]
@@ -798,6 +817,15 @@ def _head_needs(parsed: ParsedQuery) -> list[list[HeadNeed]]:
     ]
 
 
+def _best_of(
+    positions: npt.NDArray[np.intp], keys: npt.NDArray[np.float64], count: int
+) -> npt.NDArray[np.intp]:
+    """The ``count`` positions with the highest keys."""
+    if count <= 0 or len(positions) <= count:
+        return positions
+    return positions[np.argpartition(-keys[positions], count - 1)[:count]]
+
+
 def _most_terms(parsed: ParsedQuery) -> int:
     """The most index terms a title made of the query can have."""
     return max(
@@ -837,9 +865,10 @@ def _sequences(*texts: str) -> tuple[tuple[tuple[str, ...], ...], frozenset[str]
 
 
 @lru_cache(maxsize=100_000)
-def _head_terms(title: str) -> tuple[str, ...]:
+def _head_terms(title: str) -> tuple[tuple[str, ...], frozenset[str]]:
     found = HEAD_END.search(title.lower())
-    return tuple(terms(title[: found.start()] if found else title))
+    head = tuple(terms(title[: found.start()] if found else title))
+    return head, frozenset(head)
 
 
 def validate_as_of(value: str | None) -> dt.date | None:

@@ -28,6 +28,11 @@ SLOT_CACHE_SIZE = 24
 PINNED_PREFIXES = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 
+# A slot's best impact per document, and where an alternative that is not a
+# spelling correction met it (None: no correction among the alternatives).
+SlotOutcome = tuple[Floats, npt.NDArray[np.bool_] | None]
+
+
 @dataclass
 class Match:
     """Per-document outcome of matching a query (arrays of the index's size)."""
@@ -48,9 +53,8 @@ class Matcher:
             OrderedDict()
         )
         self._lock = threading.Lock()
-        self._slots: OrderedDict[Slot, tuple[Floats, npt.NDArray[np.bool_]]] = (
-            OrderedDict()
-        )
+        self._slots: OrderedDict[Slot, SlotOutcome] = OrderedDict()
+        self._none = np.zeros(self.size, dtype=bool)
         # One-letter prefixes span a twentieth of all postings each; reduce them
         # once, up front, instead of on the keystroke that needs them.
         self._pinned: dict[str, tuple[Ints, Floats] | None] = {
@@ -130,37 +134,51 @@ class Matcher:
     def match_reading(
         self,
         reading: Reading,
-        memo: dict[Slot, tuple[Floats, npt.NDArray[np.bool_]]] | None = None,
+        memo: dict[Slot, SlotOutcome] | None = None,
     ) -> Match:
         """Coverage, score and correction flags of one reading for every document.
 
         ``memo`` keeps each slot's outcome for the other readings of the same
         query, which share most of their slots.
         """
-        satisfied = np.zeros(self.size, dtype=np.int16)
-        satisfied_exactly = np.zeros(self.size, dtype=np.int16)
-        score = np.zeros(self.size, dtype=np.float32)
+        outcomes = []
         for slot in reading.slots:
             known = memo.get(slot) if memo is not None else None
             if known is None:
                 known = self._match_slot(slot)
                 if memo is not None:
                     memo[slot] = known
-            best, exact = known
-            satisfied += best > 0
-            satisfied_exactly += exact
+            outcomes.append(known)
+        if len(outcomes) == 1:  # the common case while typing: no sums to make
+            best, exact = outcomes[0]
+            hit = best > 0
+            return Match(
+                coverage=hit.astype(np.float32),
+                score=best.copy(),
+                corrected=hit & ~exact if exact is not None else self._none.copy(),
+                reading=np.zeros(self.size, dtype=np.int8),
+            )
+        satisfied = np.zeros(self.size, dtype=np.int16)
+        score = np.zeros(self.size, dtype=np.float32)
+        corrected = self._none.copy()
+        for best, exact in outcomes:
+            hit = best > 0
+            satisfied += hit
             score += best
+            if exact is not None:
+                corrected |= hit & ~exact
         slots = max(len(reading.slots), 1)
         return Match(
             coverage=(satisfied / slots).astype(np.float32),
             score=score,
-            corrected=satisfied_exactly < satisfied,
+            corrected=corrected,
             reading=np.zeros(self.size, dtype=np.int8),
         )
 
-    def _match_slot(self, slot: Slot) -> tuple[Floats, npt.NDArray[np.bool_]]:
+    def _match_slot(self, slot: Slot) -> SlotOutcome:
         """A slot's best weighted impact per document, and where a non-correction
-        alternative met it.
+        alternative met it (None when every alternative is one: wherever the
+        slot is met).
 
         The last few are kept: while a query is typed its earlier words come
         back with every keystroke.
@@ -171,7 +189,8 @@ class Matcher:
                 self._slots.move_to_end(slot)
                 return kept
         best = np.zeros(self.size, dtype=np.float32)
-        exact = np.zeros(self.size, dtype=bool)
+        corrections = any(a.kind == "correction" for a in slot.alternatives)
+        exact = np.zeros(self.size, dtype=bool) if corrections else None
         for alternative in slot.alternatives:
             found = self.found(alternative)
             if found is None or len(found[0]) == 0:
@@ -181,10 +200,11 @@ class Matcher:
             current = best[docs]
             better = weighted > current
             best[docs[better]] = weighted[better]
-            if alternative.kind != "correction":
+            if exact is not None and alternative.kind != "correction":
                 exact[docs] = True
         best.flags.writeable = False
-        exact.flags.writeable = False
+        if exact is not None:
+            exact.flags.writeable = False
         with self._lock:
             self._slots[slot] = (best, exact)
             if len(self._slots) > SLOT_CACHE_SIZE:
@@ -193,17 +213,16 @@ class Matcher:
 
     def match(self, readings: tuple[Reading, ...]) -> Match:
         """The best reading per document."""
-        memo: dict[Slot, tuple[Floats, npt.NDArray[np.bool_]]] = {}
+        memo: dict[Slot, SlotOutcome] = {}
         best = self.match_reading(readings[0], memo)
         for number, reading in enumerate(readings[1:], start=1):
             other = self.match_reading(reading, memo)
-            better = (other.coverage > best.coverage) | (
-                (other.coverage == best.coverage) & (other.score > best.score)
+            better = np.flatnonzero(
+                (other.coverage > best.coverage)
+                | ((other.coverage == best.coverage) & (other.score > best.score))
             )
-            best.coverage = np.where(better, other.coverage, best.coverage)
-            best.score = np.where(better, other.score, best.score)
-            best.corrected = np.where(better, other.corrected, best.corrected)
-            best.reading = np.where(better, np.int8(number), best.reading).astype(
-                np.int8
-            )
+            best.coverage[better] = other.coverage[better]
+            best.score[better] = other.score[better]
+            best.corrected[better] = other.corrected[better]
+            best.reading[better] = number
         return best
