@@ -26,8 +26,8 @@ from whoosh.index import Index
 from whoosh.reading import IndexReader
 
 from corpus.records import CodeRecord
-from indexer.analysis import STOP_WORDS, terms, words
-from indexer.names import NEUTRAL_TERMS, extension_stems, synonym_keys
+from indexer.analysis import STOP_WORDS, words
+from indexer.names import extension_stems, name_terms, synonym_keys
 from indexer.schema import TEXT_FIELDS
 
 K1 = 1.2
@@ -284,7 +284,7 @@ def title_sizes(rows: list[DocRow], stems: npt.NDArray[np.int32]) -> IntArray:
     for docnum, row in enumerate(rows):
         stem = int(stems[docnum])
         title = rows[stem].title if stem >= 0 else row.title
-        sizes[docnum] = len(set(terms(title)) - NEUTRAL_TERMS)
+        sizes[docnum] = len(name_terms(title))
     return sizes
 
 

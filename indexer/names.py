@@ -17,6 +17,7 @@ Two facts about ICD-10-CM shape ranking and are derived here, once, at build tim
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
@@ -30,6 +31,12 @@ from indexer.analysis import terms
 # "cataract" names H26.9 "Unspecified cataract", "fx ankle" names "Fracture of
 # ankle NOS".
 NEUTRAL_TERMS = frozenset({"unspecifi", "nos"})
+# Phrases that say "unspecified" in more words: "Urinary tract infection, site
+# not specified" is the plain urinary tract infection.
+NEUTRAL_PHRASES = re.compile(
+    r"\b(?:site )?not (?:otherwise )?specified\b|\bnot elsewhere classified\b",
+    re.IGNORECASE,
+)
 # ICD-10-CM chapter 20 (V00-Y99) says how an injury came about; its inclusion
 # terms list the objects involved ("Hearing aids" under W44.G1 "Audio device
 # entering into or through a natural orifice"), which name no diagnosis.
@@ -47,6 +54,12 @@ class TitledRow(Protocol):
     def parent(self) -> str | None: ...
     @property
     def title(self) -> str: ...
+
+
+def name_terms(text: str) -> frozenset[str]:
+    """The index terms a title or synonym names its code with: neutral words
+    and phrases left out."""
+    return frozenset(terms(NEUTRAL_PHRASES.sub(" ", text))) - NEUTRAL_TERMS
 
 
 def name_key(words: Iterable[str]) -> int:
@@ -84,7 +97,7 @@ def synonym_keys(
             continue
         docnum = docnum_of[record.key]
         for synonym in record.synonyms:
-            found = set(terms(synonym)) - NEUTRAL_TERMS
+            found = name_terms(synonym)
             if found:
                 pairs.add((name_key(found), docnum))
     ordered = sorted(pairs)

@@ -32,7 +32,7 @@ from corpus.rvu import rvu_summary
 from indexer.abbreviations import Lexicon
 from indexer.analysis import STOP_WORDS, stem, terms
 from indexer.columns import Columns, descendants, load_columns
-from indexer.names import NEUTRAL_TERMS, name_key
+from indexer.names import NEUTRAL_TERMS, name_key, name_terms
 from search.errors import CodeNotFound, IndexUnavailable, InvalidRequest, SearchTimeout
 from search.facets import FacetTable, Mask
 from search.highlight import highlight
@@ -533,7 +533,7 @@ class Engine:
             elif expanded and self._has_phrase(docnum, expanded):
                 bonus += EXPANDED_PHRASE_BONUS
             if complete is not None and complete[docnum] >= 1.0:
-                title = _terms_of(self.stem_title[docnum])
+                title = _title_names(self.stem_title[docnum])
                 if title and all(
                     t in query_terms or t.startswith(prefixes) for t in title
                 ):
@@ -849,6 +849,11 @@ def _even_out(score: npt.NDArray[np.float64], stems: npt.NDArray[np.int32]) -> N
     starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
     best = np.maximum.reduceat(score[order], starts)
     score[order] = np.repeat(best, np.diff(np.r_[starts, len(order)]))
+
+
+@lru_cache(maxsize=100_000)
+def _title_names(title: str) -> frozenset[str]:
+    return name_terms(title)
 
 
 @lru_cache(maxsize=50_000)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from corpus.records import CodeRecord
 from indexer.analysis import terms
-from indexer.names import extension_stems, name_key, synonym_keys
+from indexer.names import extension_stems, name_key, name_terms, synonym_keys
 
 
 @dataclass(frozen=True)
@@ -62,3 +62,14 @@ def test_synonym_keys_are_sorted_and_point_at_their_documents() -> None:
     assert found[name_key(["fractur", "ankl"])] == 0
     assert found[name_key(terms("pyrosis"))] == 1
     assert len(found) == 2  # a synonym of neutral words alone names nothing
+
+
+def test_phrases_that_mean_unspecified_name_nothing() -> None:
+    assert name_terms("Urinary tract infection, site not specified") == name_terms(
+        "urinary tract infection"
+    )
+    assert name_terms("Mental disorder, not otherwise specified") == name_terms(
+        "mental disorder"
+    )
+    # "Other specified" is a choice of its own, not the default.
+    assert "specifi" in name_terms("Other specified cataract")

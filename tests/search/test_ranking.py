@@ -85,3 +85,9 @@ def test_a_run_together_word_is_split(engine: Engine) -> None:
     result = engine.search(SearchRequest(query="bedpan"))
     assert result.did_you_mean == "bed pan"
     assert result.hits[0].title.lower().startswith("bed pan")
+
+
+def test_site_not_specified_is_the_default(engine: Engine) -> None:
+    # N39.0 "Urinary tract infection, site not specified" is the plain UTI.
+    assert hits(engine, "uti")[0].code == "N39.0"
+    assert hits(engine, "urinary tract infection")[0].code == "N39.0"
