@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import itertools
 import json
 import logging
 import re
@@ -509,14 +510,18 @@ class Engine:
                 self.columns.title_sizes[docnums] <= _most_terms(ranked.parsed)
             )
             looks = max(depth // 2, 1)
-            top = np.union1d(top, _best_of(short, keys, looks))
+            parts = [top, _best_of(short, keys, looks)]
             # Each reading of the query ("back b" as typed, and as the lay
             # phrase "back brace") gets its own best a look too.
             if ranked.match is not None and len(ranked.parsed.readings) > 1:
                 readings = ranked.match.reading[docnums]
-                for number in range(len(ranked.parsed.readings)):
-                    mine = np.flatnonzero(readings == number)
-                    top = np.union1d(top, _best_of(mine, keys, looks // 2))
+                order = np.argsort(readings, kind="stable")
+                bounds = np.searchsorted(
+                    readings[order], np.arange(len(ranked.parsed.readings) + 1)
+                )
+                for start, end in itertools.pairwise(bounds):
+                    parts.append(_best_of(order[start:end], keys, looks // 2))
+            top = np.unique(np.concatenate(parts))
         else:
             top = np.arange(len(docnums))
         typed, expanded = self._phrases(ranked)
@@ -568,12 +573,23 @@ class Engine:
                         typed.add(alternative.terms)
             if len(reading.slots) >= 2:
                 options = [
-                    [a.terms for a in slot.alternatives if a.kind != "correction"]
+                    [
+                        a.terms
+                        for a in slot.alternatives
+                        if a.kind not in ("correction", "prefix")
+                    ]
                     for slot in reading.slots
                 ]
                 for combination in islice(product(*options), MAX_NAME_COMBINATIONS):
                     expanded.add(tuple(t for terms in combination for t in terms))
-        return sorted(typed), sorted(expanded - typed)
+        # A phrase with a word no document has (a word still being typed)
+        # matches nothing: leave it out before looking at any text.
+        known = self.columns.terms
+
+        def possible(phrases: set[tuple[str, ...]]) -> list[tuple[str, ...]]:
+            return sorted(p for p in phrases if all(t in known for t in p))
+
+        return possible(typed), possible(expanded - typed)
 
     def _head_holds(self, docnum: int, needs: list[list[HeadNeed]]) -> bool:
         """Whether the title's head has every slot of some reading of the query

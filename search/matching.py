@@ -25,6 +25,8 @@ Ints = npt.NDArray[np.int32]
 CACHE_SIZE = 4096
 # Dense outcomes of recent slots (about 0.5 MB each).
 SLOT_CACHE_SIZE = 24
+# Below this many postings, a prefix's documents are summed by sorting.
+SPARSE_PREFIX_POSTINGS = 20_000
 PINNED_PREFIXES = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 
@@ -116,9 +118,14 @@ class Matcher:
         if end <= start:
             return None
         docs, impacts = self.columns.postings_slice(start, end)
-        summed = np.bincount(docs, weights=impacts, minlength=self.size)
-        hits = np.flatnonzero(summed).astype(np.int32)
-        return hits, summed[hits].astype(np.float32)
+        if len(docs) < SPARSE_PREFIX_POSTINGS:
+            # Few postings: sort them rather than sweep an index-sized array.
+            hits, inverse = np.unique(docs, return_inverse=True)
+            summed = np.bincount(inverse, weights=impacts)
+            return hits.astype(np.int32), summed.astype(np.float32)
+        dense = np.bincount(docs, weights=impacts, minlength=self.size)
+        hits = np.flatnonzero(dense).astype(np.int32)
+        return hits, dense[hits].astype(np.float32)
 
     def found(self, alternative: Alternative) -> tuple[Ints, Floats] | None:
         """The documents satisfying an alternative, with its impact in each."""
