@@ -331,7 +331,8 @@ class Engine:
         # Keys only for documents that matched something (or are the code).
         if best_only:
             best = max(float(match.coverage.max()), 1e-6)
-            candidates = match.coverage >= best - 1e-6
+            # Nothing matched (a code typed whole, say): no candidates, not all.
+            candidates = (match.coverage >= best - 1e-6) & (match.coverage > 0)
             live = np.flatnonzero(candidates)
         else:
             live = np.flatnonzero((match.coverage > 0) | (code_tier > 0))

@@ -148,7 +148,9 @@ class Suggester:
             ]
         if shorthand:
             return shorthand
-        if len(prefix) < MIN_WORD:
+        # A code ("a4253") is no misspelt word: read with a typo, it only finds
+        # unrelated codes.
+        if len(prefix) < MIN_WORD or any(c.isdigit() for c in prefix):
             return []
         alternatives: list[Alternative] = []
         for variant in self.engine.speller.fuzzy_prefixes(prefix):
