@@ -19,7 +19,7 @@ import time
 from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from itertools import islice, product
 from pathlib import Path
@@ -39,6 +39,7 @@ from search.facets import FacetTable, Mask
 from search.highlight import highlight
 from search.matching import Match, Matcher
 from search.query import (
+    MAX_READINGS,
     Alternative,
     ParsedQuery,
     Reading,
@@ -91,6 +92,9 @@ HEAD_END = re.compile(
     r"on|other than|except|when|at|as|after|during)\b"
 )
 MAX_NAME_COMBINATIONS = 256
+# A misspelt word whose stem meets some codes is read as its nearest word when
+# that word is in this many times as many codes.
+COLLISION_RATIO = 3
 
 # Rank keys are built from tiers, highest first; each tier is worth more than any
 # combination of the tiers below it.
@@ -248,25 +252,49 @@ class Engine:
         return exact, prefixed
 
     def corrections(self, parsed: ParsedQuery) -> tuple[ParsedQuery, str | None]:
-        """Add spelling corrections to slots nothing satisfies; the new query text."""
+        """Add spelling corrections to slots nothing satisfies, or that only a
+        stem collision satisfies (see :meth:`_collides`); the new query text."""
         changed = False
         readings = []
         replaced: dict[str, str] = {}
         for reading in parsed.readings:
             slots = []
             for slot in reading.slots:
-                if any(self.matcher.has_postings(a) for a in slot.alternatives):
+                collides = self._collides(slot.text)
+                if not collides and any(
+                    self.matcher.has_postings(a) for a in slot.alternatives
+                ):
                     slots.append(slot)
                     continue
+                if collides:
+                    # What the stem meets is a guess too, below the correction.
+                    slot = Slot(
+                        slot.text,
+                        tuple(
+                            replace(a, kind="correction", weight=0.3)
+                            if a.kind == "word"
+                            else a
+                            for a in slot.alternatives
+                        ),
+                    )
                 extra = []
-                # A run-together word first: "bedpan" is "bed pan", not "depan".
-                for left, right in self.speller.splits(slot.text):
+                # A run-together word first ("bedpan" is "bed pan", not "depan"),
+                # unless a word one edit away is more used than either half
+                # ("migrane" is migraine, not "migr ane").
+                splits = self.speller.splits(slot.text)
+                candidates = self.speller.candidates(slot.text)
+                vocabulary = self.speller.vocabulary
+                if candidates and candidates[0][1] == 1 and splits:
+                    used = vocabulary[candidates[0][0]]
+                    if all(used > min(vocabulary[w] for w in pair) for pair in splits):
+                        splits = []
+                for left, right in splits:
                     pair = f"{left} {right}"
                     terms = (stem(left), stem(right))
                     extra.append(Alternative(terms, pair, "correction", 0.6))
                     replaced.setdefault(slot.text, pair)
-                for word, distance in self.speller.candidates(slot.text):
-                    weight = 0.6 if distance == 1 else 0.45
+                for rank, (word, distance) in enumerate(candidates):
+                    weight = _correction_weight(rank, distance, candidates[0][1])
                     extra.append(Alternative((stem(word),), word, "correction", weight))
                     replaced.setdefault(slot.text, word)
                 if extra:
@@ -278,10 +306,37 @@ class Engine:
         if not changed:
             return parsed, None
         corrected_text = " ".join(replaced.get(w, w) for w in parsed.words)
+        # The query as corrected is read again, so that its abbreviations and
+        # lay phrases count too ("bedside comode" -> bedside commode -> commode
+        # chair); every word that was corrected stays marked as a correction.
+        respelt = {replaced[w] for w in replaced}
+        for reading in parse(corrected_text, self.lexicon).readings:
+            if len(readings) >= 2 * MAX_READINGS:
+                break
+            readings.append(_as_corrections(reading, respelt))
         return (
             ParsedQuery(parsed.text, parsed.words, parsed.code, tuple(readings)),
             corrected_text,
         )
+
+    def _collides(self, word: str) -> bool:
+        """Whether a word unknown to the vocabulary meets only through its stem
+        words far rarer than a word one edit away: "migrane" stems like the 10
+        codes of "migrans", while "migraine" is in 83; "bunions" is no case, its
+        nearest word "bunion" has the same stem."""
+        if self.speller.is_known(word) or not word.isalpha():
+            return False
+        candidates = self.speller.candidates(word, limit=1)
+        if not candidates or candidates[0][1] != 1:
+            return False
+        typed, nearest = stem(word), stem(candidates[0][0])
+        if typed == nearest:
+            return False
+        typed_docs = self.matcher.alternative((typed,))
+        nearest_docs = self.matcher.alternative((nearest,))
+        if typed_docs is None or nearest_docs is None:
+            return False
+        return len(nearest_docs[0]) >= COLLISION_RATIO * len(typed_docs[0])
 
     def rank(self, text: str) -> Ranked:
         """Match a query and compute every document's rank key (no filters yet)."""
@@ -319,7 +374,14 @@ class Engine:
 
         match = self.matcher.match(parsed.readings)
         corrected_query = None
-        if correct and not self.baseline and not (match.coverage >= 1.0).any():
+        if (
+            correct
+            and not self.baseline
+            and (
+                not (match.coverage >= 1.0).any()
+                or any(self._collides(w) for w in parsed.words)
+            )
+        ):
             corrected, corrected_query = self.corrections(parsed)
             if corrected_query:
                 parsed = corrected
@@ -841,6 +903,31 @@ def _best_of(
     if count <= 0 or len(positions) <= count:
         return positions
     return positions[np.argpartition(-keys[positions], count - 1)[:count]]
+
+
+def _correction_weight(rank: int, distance: int, best_distance: int) -> float:
+    """How much a spelling candidate counts: the best one (nearest, then most
+    used) most, so that "migrane" finds migraine before the rarer migrans."""
+    weight = 0.6 if distance == 1 else 0.45
+    if rank == 0:
+        return weight
+    return weight * (0.5 if distance == best_distance else 0.3)
+
+
+def _as_corrections(reading: Reading, respelt: set[str]) -> Reading:
+    """A reading of the corrected query: any slot holding a respelt word counts
+    only as a correction."""
+    slots = []
+    for slot in reading.slots:
+        if respelt.isdisjoint(slot.text.split()) and slot.text not in respelt:
+            slots.append(slot)
+            continue
+        alternatives = tuple(
+            Alternative(a.terms, a.label, "correction", a.weight * 0.6)
+            for a in slot.alternatives
+        )
+        slots.append(Slot(slot.text, alternatives))
+    return Reading(tuple(slots))
 
 
 def _most_terms(parsed: ParsedQuery) -> int:

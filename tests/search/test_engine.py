@@ -57,6 +57,33 @@ def test_typo_is_corrected_and_reported(engine: Engine) -> None:
     assert "pneumonia" in result.hits[0].title.lower()
 
 
+def test_a_typo_whose_stem_meets_a_rarer_word_is_corrected(engine: Engine) -> None:
+    # "migrane" stems like "migrans" (thrombophlebitis migrans); "migraine" is
+    # one edit away and in far more codes.
+    result = engine.search(SearchRequest(query="migrane"))
+    assert result.did_you_mean == "migraine"
+    assert all(hit.code.startswith("G43") for hit in result.hits[:5])
+
+
+def test_an_unknown_plural_is_not_corrected(engine: Engine) -> None:
+    result = engine.search(SearchRequest(query="bunions"))
+    assert not result.corrected
+    assert result.hits[0].code.startswith("M21.6")
+
+
+def test_the_corrected_query_is_read_again_for_lay_phrases(engine: Engine) -> None:
+    # bedside comode -> bedside commode, a lay phrase for a commode chair.
+    result = engine.search(SearchRequest(query="bedside comode"))
+    assert result.did_you_mean == "bedside commode"
+    assert result.hits[0].title.lower().startswith("commode chair")
+
+
+def test_the_best_spelling_candidate_leads(engine: Engine) -> None:
+    # eczema is one edit from "exzema", edema two: eczema's codes come first.
+    hits = engine.search(SearchRequest(query="exzema")).hits
+    assert hits[0].code.startswith(("L20", "L30"))
+
+
 def test_correct_spelling_is_not_corrected(engine: Engine) -> None:
     result = engine.search(SearchRequest(query="pneumonia"))
     assert result.did_you_mean is None

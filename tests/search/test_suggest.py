@@ -36,6 +36,14 @@ def test_code_prefixes(suggester: Suggester) -> None:
     assert {"E11.0", "E11.9"} <= set(found)
 
 
+def test_a_whole_code_lists_itself_and_nothing_unrelated(
+    suggester: Suggester,
+) -> None:
+    # No word is "a4253" and no typo of it is a word: only the code shows.
+    assert codes(suggester, "a4253") == ["A4253"]
+    assert codes(suggester, "k0003") == ["K0003"]
+
+
 def test_a_typo_is_tolerated_from_four_letters(suggester: Suggester) -> None:
     found = suggester.suggest("pnuemon", 10)
     assert "pneumonia" in found.completions
