@@ -606,8 +606,8 @@ class Engine:
                     t in query_terms or t.startswith(prefixes) for t in title
                 ):
                     bonus += TITLE_BONUS
-                elif self._head_holds(docnum, needs):
-                    bonus += HEAD_BONUS
+                else:
+                    bonus += self._head_bonus(docnum, needs)
             boosted.append((float(keys[position]) + bonus, -docnum))
         boosted.sort(reverse=True)
         if ranked.parsed.code is None or not (ranked.code_tier > 0).any():
@@ -654,22 +654,28 @@ class Engine:
 
         return possible(typed), possible(expanded - typed)
 
-    def _head_holds(self, docnum: int, needs: list[list[HeadNeed]]) -> bool:
-        """Whether the title's head has every slot of some reading of the query
-        (see :func:`_head_needs`)."""
+    def _head_bonus(self, docnum: int, needs: list[list[HeadNeed]]) -> float:
+        """``HEAD_BONUS`` when the title's head has every slot of some reading of
+        the query (see :func:`_head_needs`), less when the head's last word, the
+        thing it names, is not one of them: "Axillary crutch extension" is an
+        extension, "Crutches, forearm" are crutches."""
         head, present = _head_terms(self.stem_title[docnum])
         if not head:
-            return False
+            return 0.0
+        best = 0.0
         for reading in needs:
+            named = False
             for whole, begins in reading:
                 if any(terms <= present for terms in whole):
+                    named = named or any(head[-1] in terms for terms in whole)
                     continue
                 if begins and any(t.startswith(begins) for t in head):
+                    named = named or head[-1].startswith(begins)
                     continue
                 break
             else:
-                return True
-        return False
+                best = max(best, HEAD_BONUS if named else HEAD_BONUS * 0.5)
+        return best
 
     def _has_phrase(self, docnum: int, phrases: list[tuple[str, ...]]) -> bool:
         row = self.columns.docs[docnum]

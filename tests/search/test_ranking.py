@@ -91,3 +91,10 @@ def test_site_not_specified_is_the_default(engine: Engine) -> None:
     # N39.0 "Urinary tract infection, site not specified" is the plain UTI.
     assert hits(engine, "uti")[0].code == "N39.0"
     assert hits(engine, "urinary tract infection")[0].code == "N39.0"
+
+
+def test_the_thing_named_before_its_parts(engine: Engine) -> None:
+    # "Axillary crutch extension" is an extension, "Crutch attachment, walker" an
+    # attachment: the crutches themselves (E0110-E0117) come first.
+    top = [h.code for h in hits(engine, "crutches", limit=3)]
+    assert all(code.startswith("E011") for code in top)
