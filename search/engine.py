@@ -662,17 +662,19 @@ class Engine:
         head, present = _head_terms(self.stem_title[docnum])
         if not head:
             return 0.0
+        last = head[-1]
         best = 0.0
         for reading in needs:
             named = False
-            for whole, begins in reading:
-                if any(terms <= present for terms in whole):
-                    named = named or any(head[-1] in terms for terms in whole)
-                    continue
-                if begins and any(t.startswith(begins) for t in head):
-                    named = named or head[-1].startswith(begins)
-                    continue
-                break
+            for words, phrases, begins in reading:
+                if not words.isdisjoint(present):
+                    named = named or last in words
+                elif any(terms <= present for terms in phrases):
+                    named = named or any(last in terms for terms in phrases)
+                elif begins and any(t.startswith(begins) for t in head):
+                    named = named or last.startswith(begins)
+                else:
+                    break
             else:
                 best = max(best, HEAD_BONUS if named else HEAD_BONUS * 0.5)
         return best
@@ -883,23 +885,29 @@ def _terms_of(text: str) -> tuple[str, ...]:
 
 # What one slot needs of a title's head: one of these term sets, or a term
 # beginning with one of these prefixes.
-HeadNeed = tuple[list[frozenset[str]], tuple[str, ...]]
+# Per slot: the one-word alternatives, the longer ones, and the prefixes typed.
+HeadNeed = tuple[frozenset[str], tuple[frozenset[str], ...], tuple[str, ...]]
 
 
 def _head_needs(parsed: ParsedQuery) -> list[list[HeadNeed]]:
     """Per reading and slot, what a head must hold: the words as typed, their
     lay phrases or completions (an abbreviation's guess does not make a head)."""
-    return [
-        [
-            (
-                [frozenset(a.terms) for a in slot.alternatives if a.kind in HEAD_KINDS],
-                tuple(a.terms[0] for a in slot.alternatives if a.kind == "prefix"),
+    needs = []
+    for reading in parsed.readings:
+        if not reading.slots:
+            continue
+        slots = []
+        for slot in reading.slots:
+            kept = [a.terms for a in slot.alternatives if a.kind in HEAD_KINDS]
+            slots.append(
+                (
+                    frozenset(t[0] for t in kept if len(t) == 1),
+                    tuple(frozenset(t) for t in kept if len(t) > 1),
+                    tuple(a.terms[0] for a in slot.alternatives if a.kind == "prefix"),
+                )
             )
-            for slot in reading.slots
-        ]
-        for reading in parsed.readings
-        if reading.slots
-    ]
+        needs.append(slots)
+    return needs
 
 
 def _best_of(
