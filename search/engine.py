@@ -243,7 +243,7 @@ class Engine:
             if other != code:
                 prefixed.extend(self.by_code[other])
         if typed and "." in typed:
-            dotted = typed.strip().upper()
+            dotted = re.sub(r"[\s,-]", "", typed).upper()
             prefixed = [
                 d
                 for d in prefixed

@@ -22,6 +22,7 @@ MAX_WORDS = 16
 MAX_WORD_CHARS = 48
 MAX_READINGS = 4
 
+_CODE_SEPARATORS = re.compile(r"(?<=\w)[\s,-]+(?=\w)|-$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0, DEL and C1
 
 
@@ -72,9 +73,18 @@ def normalize_code(text: str) -> str:
 
 
 def _code_candidate(text: str, typed: list[str]) -> str | None:
+    """The code a query may be: one word, or a code with a space, hyphen or
+    comma in it as people write them ("E 11.9", "e11-9", "E11,9")."""
     compact = text.replace(" ", "")
     if len(typed) == 1 and (is_code_shaped(fold(compact)) or compact.endswith(".")):
         return normalize_code(compact)
+    joined = _CODE_SEPARATORS.sub("", text)
+    if (
+        len(typed) <= 3
+        and any(c.isdigit() for c in text)
+        and is_code_shaped(fold(joined))
+    ):
+        return normalize_code(joined)
     return None
 
 

@@ -44,6 +44,18 @@ def test_icd_code_in_any_format(engine: Engine, query: str) -> None:
     assert top_codes(engine, query)[0] == "E11.9"
 
 
+@pytest.mark.parametrize("query", ["E 11.9", "e11-9", "E11,9"])
+def test_a_code_with_separators_comes_first(engine: Engine, query: str) -> None:
+    assert top_codes(engine, query)[0] == "E11.9"
+
+
+def test_a_trailing_hyphen_lists_the_subtree(engine: Engine) -> None:
+    # The Alphabetic Index writes "S52.9-": the code and the codes under it.
+    codes = top_codes(engine, "S52.9-", limit=20)
+    assert codes[0] == "S52.9"
+    assert len(codes) == 20 and all(c.startswith("S52.9") for c in codes)
+
+
 def test_code_prefix_lists_the_family(engine: Engine) -> None:
     codes = top_codes(engine, "E11", limit=20)
     assert codes[0] == "E11"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from indexer.abbreviations import Lexicon
 from search.query import MAX_QUERY_CHARS, clean, normalize_code, parse
 
@@ -27,6 +29,21 @@ def test_code_shaped_query_is_a_code_candidate() -> None:
     assert parse("E11.9", None).code == "E119"
     assert parse("m1427", None).code == "M1427"
     assert parse("bone scan", None).code is None
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [("E 11.9", "E119"), ("e11-9", "E119"), ("E11,9", "E119"), ("S52.9-", "S529")],
+)
+def test_a_code_written_with_separators_is_a_code_candidate(
+    text: str, code: str
+) -> None:
+    assert parse(text, None).code == code
+
+
+@pytest.mark.parametrize("text", ["fx, femur", "type 2", "vitamin d 3", "dm 2 w/o"])
+def test_words_with_numbers_are_no_code(text: str) -> None:
+    assert parse(text, None).code is None
 
 
 def test_expansions_become_alternatives() -> None:
