@@ -100,7 +100,7 @@ def evaluate(
     queries: Sequence[EvalQuery], search: Callable[[str], Sequence[str]]
 ) -> dict[str, Scores]:
     """Run every query through ``search`` (query -> ranked codes); scores by kind."""
-    by_kind: dict[str, list[int | None]] = {}
+    by_kind: dict[str, list[int | None]] = {"overall": []}
     for query in queries:
         rank = rank_of(query, search(query.query))
         by_kind.setdefault(query.kind, []).append(rank)
@@ -130,7 +130,7 @@ def evaluate_typing(
     ``mean_saved`` averages that share per query instead, so that a three-letter
     query weighs as much as a thirty-letter one.
     """
-    by_kind: dict[str, list[tuple[bool, int, int]]] = {}
+    by_kind: dict[str, list[tuple[bool, int, int]]] = {"overall": []}
     for query in queries:
         text = query.query
         outcome = (False, 0, len(text))
@@ -144,11 +144,11 @@ def evaluate_typing(
     return {
         kind: TypingScores(
             queries=len(outcomes),
-            reached=sum(1 for hit, _, _ in outcomes if hit) / len(outcomes),
+            reached=sum(1 for hit, _, _ in outcomes if hit) / max(len(outcomes), 1),
             keystrokes_saved=sum(saved for _, saved, _ in outcomes)
             / max(sum(length for _, _, length in outcomes), 1),
             mean_saved=sum(saved / max(length, 1) for _, saved, length in outcomes)
-            / len(outcomes),
+            / max(len(outcomes), 1),
         )
         for kind, outcomes in by_kind.items()
     }

@@ -47,3 +47,10 @@ def test_a_malformed_line_is_named(tmp_path: Path) -> None:
     path.write_text("kind\tquery\ttargets\nlay\tonly two\n", encoding="utf-8")
     with pytest.raises(InvalidRequest, match=r"q\.tsv: line 2"):
         read_queries(path)
+
+
+def test_overall_comes_first_and_no_queries_scores_zero() -> None:
+    queries = [EvalQuery("typo", "a", ("A1",)), EvalQuery("lay", "b", ("B1",))]
+    assert list(evaluate(queries, lambda text: ["A1"])) == ["overall", "typo", "lay"]
+    assert evaluate([], lambda text: [])["overall"].success_at_1 == 0.0
+    assert evaluate_typing([], lambda text: [])["overall"].reached == 0.0
