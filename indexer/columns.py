@@ -26,12 +26,12 @@ from whoosh.index import Index
 from whoosh.reading import IndexReader
 
 from corpus.records import CodeRecord
-from indexer.analysis import STOP_WORDS, words
-from indexer.names import extension_stems, name_terms, synonym_keys
+from indexer.analysis import STOP_WORDS, terms, words
+from indexer.names import NEUTRAL_TERMS, extension_stems, name_terms, synonym_keys
 from indexer.schema import TEXT_FIELDS
 
 K1 = 1.2
-FORMAT_VERSION = 5
+FORMAT_VERSION = 6
 # A synonym of an ancestor counts in a descendant at this share of its weight.
 INHERITED = 0.9
 
@@ -75,6 +75,11 @@ class Columns:
     title_sizes: IntArray
     name_keys: npt.NDArray[np.int64]
     name_docs: IntArray
+    # Per document, its descriptors (title, short, expanded) as term ids in
+    # order, each text ended by -1, for phrase checks; and those terms' ids.
+    phrase_ids: dict[str, int]
+    phrase_offsets: npt.NDArray[np.int64]
+    phrase_terms: IntArray
 
     def term_range(self, prefix: str) -> tuple[int, int]:
         """Ids ``[start, end)`` of the index terms starting with ``prefix``.
@@ -288,6 +293,31 @@ def title_sizes(rows: list[DocRow], stems: npt.NDArray[np.int32]) -> IntArray:
     return sizes
 
 
+def phrase_sequences(
+    rows: list[DocRow],
+) -> tuple[list[str], npt.NDArray[np.int64], IntArray]:
+    """Every document's descriptors as term ids in order, for phrase checks.
+
+    Returns the terms (an id is a position in it), the offsets of each
+    document's ids and the ids, each text ended by -1 so that no phrase spans
+    two texts or two documents. Neutral terms are left out: "fracture of
+    unspecified femur" says "fracture femur".
+    """
+    ids: dict[str, int] = {}
+    flat: list[int] = []
+    offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+    for docnum, row in enumerate(rows):
+        for text in (row.title, row.short, row.expanded):
+            flat.extend(
+                ids.setdefault(term, len(ids))
+                for term in terms(text)
+                if term not in NEUTRAL_TERMS
+            )
+            flat.append(-1)
+        offsets[docnum + 1] = len(flat)
+    return list(ids), offsets, np.asarray(flat, dtype=np.int32)
+
+
 def parent_docnums(rows: list[DocRow]) -> npt.NDArray[np.int32]:
     """Each document's parent docnum in the same code system, -1 for none."""
     by_code = {(row.system, row.code): docnum for docnum, row in enumerate(rows)}
@@ -352,6 +382,9 @@ def write_columns(
     )
     np.save(directory / "name_keys.npy", name_keys)
     np.save(directory / "name_docs.npy", name_docs)
+    phrase_names, phrase_offsets, phrase_terms = phrase_sequences(rows)
+    np.save(directory / "phrase_offsets.npy", phrase_offsets)
+    np.save(directory / "phrase_terms.npy", phrase_terms)
     impact_sets = compute_impacts(index, stems, parent_docnums(rows))
     term_lists: dict[str, list[str]] = {}
     for name, (table, offsets, docs, impacts) in impact_sets.items():
@@ -365,6 +398,7 @@ def write_columns(
         "docs": [list(row.__dict__.values()) for row in rows],
         "vocabulary": vocabulary_of(records),
         "labels": labels,
+        "phrase_terms": phrase_names,
     }
     with open(directory / "meta.json", "w", encoding="utf-8") as handle:
         json.dump(meta, handle, separators=(",", ":"))
@@ -417,4 +451,7 @@ def load_columns(directory: Path, impacts: str = "full") -> Columns:
         title_sizes=np.load(directory / "title_sizes.npy"),
         name_keys=np.load(directory / "name_keys.npy", mmap_mode="r"),
         name_docs=np.load(directory / "name_docs.npy", mmap_mode="r"),
+        phrase_ids={term: i for i, term in enumerate(meta["phrase_terms"])},
+        phrase_offsets=np.load(directory / "phrase_offsets.npy"),
+        phrase_terms=np.load(directory / "phrase_terms.npy"),
     )

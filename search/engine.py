@@ -592,13 +592,16 @@ class Engine:
         query_terms = self._query_terms(ranked) | NEUTRAL_TERMS
         prefixes = self._query_prefixes(ranked)
         complete = ranked.match.coverage if ranked.match is not None else None
+        looked = docnums[top]
+        has_typed = self._with_phrase(looked, typed)
+        has_expanded = self._with_phrase(looked, expanded)
         boosted = []
-        for position in top:
-            docnum = int(docnums[position])
+        for i, position in enumerate(top):
+            docnum = int(looked[i])
             bonus = 0.0
-            if typed and self._has_phrase(docnum, typed):
+            if has_typed[i]:
                 bonus += PHRASE_BONUS
-            elif expanded and self._has_phrase(docnum, expanded):
+            elif has_expanded[i]:
                 bonus += EXPANDED_PHRASE_BONUS
             if complete is not None and complete[docnum] >= 1.0:
                 title = _title_names(self.stem_title[docnum])
@@ -679,17 +682,32 @@ class Engine:
                 best = max(best, HEAD_BONUS if named else HEAD_BONUS * 0.5)
         return best
 
-    def _has_phrase(self, docnum: int, phrases: list[tuple[str, ...]]) -> bool:
-        row = self.columns.docs[docnum]
-        sequences, present = _sequences(row.title, row.short, row.expanded)
+    def _with_phrase(
+        self, docnums: npt.NDArray[np.intp], phrases: list[tuple[str, ...]]
+    ) -> npt.NDArray[np.bool_]:
+        """Which of ``docnums`` say one of ``phrases``, its terms in a row, in
+        a descriptor: one sweep over the documents' term sequences per phrase."""
+        found = np.zeros(len(docnums), dtype=bool)
+        if not phrases or len(docnums) == 0:
+            return found
+        columns = self.columns
+        starts = columns.phrase_offsets[docnums]
+        lengths = columns.phrase_offsets[docnums + 1] - starts
+        bounds = np.concatenate(([0], np.cumsum(lengths)))
+        gather = np.arange(bounds[-1]) + np.repeat(starts - bounds[:-1], lengths)
+        sequence = columns.phrase_terms[gather]
         for phrase in phrases:
-            if not present.issuperset(phrase):
+            ids = [columns.phrase_ids.get(term, -2) for term in phrase]
+            windows = len(sequence) - len(ids) + 1
+            if -2 in ids or windows <= 0:
                 continue
-            n = len(phrase)
-            for sequence in sequences:
-                if any(sequence[i : i + n] == phrase for i in range(len(sequence))):
-                    return True
-        return False
+            # Every text ends with -1, so no window runs from one into the next.
+            hit = sequence[:windows] == ids[0]
+            for k in range(1, len(ids)):
+                hit &= sequence[k : windows + k] == ids[k]
+            where = np.flatnonzero(hit)
+            found[np.searchsorted(bounds, where, side="right") - 1] = True
+        return found
 
     def _labelled(self, facet: str, values: tuple[str, ...]) -> tuple[Labelled, ...]:
         return tuple(Labelled(v, self.facets.label(facet, v)) for v in values)
@@ -972,19 +990,6 @@ def _even_out(score: npt.NDArray[np.float64], stems: npt.NDArray[np.int32]) -> N
 @lru_cache(maxsize=100_000)
 def _title_names(title: str) -> frozenset[str]:
     return name_terms(title)
-
-
-@lru_cache(maxsize=50_000)
-def _sequences(*texts: str) -> tuple[tuple[tuple[str, ...], ...], frozenset[str]]:
-    """Descriptors as term sequences for phrase checks, and all their terms.
-
-    "Unspecified" never breaks a phrase: "fracture of unspecified femur" says
-    "fracture femur" as much as its header does.
-    """
-    sequences = tuple(
-        tuple(t for t in _terms_of(text) if t not in NEUTRAL_TERMS) for text in texts
-    )
-    return sequences, frozenset(t for sequence in sequences for t in sequence)
 
 
 @lru_cache(maxsize=100_000)

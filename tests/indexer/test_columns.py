@@ -8,7 +8,7 @@ import numpy as np
 
 from corpus.records import CodeRecord
 from indexer.build import build_index, current_build
-from indexer.columns import descendants, load_columns
+from indexer.columns import DocRow, descendants, load_columns, phrase_sequences
 
 
 def test_descendants_lists_every_level_below() -> None:
@@ -61,3 +61,20 @@ def test_a_synonym_reaches_every_descendant(tmp_path: Path) -> None:
     # The plain (baseline) impacts keep descriptors only.
     plain = load_columns(build / "columns", "plain")
     assert plain.postings("ankl") is None
+
+
+def _row(title: str, short: str = "", expanded: str = "") -> DocRow:
+    return DocRow(
+        "k", "C1", "hcpcs", title, short, expanded, None, (), (), True, None, None
+    )
+
+
+def test_phrase_sequences_keep_order_and_end_every_text() -> None:
+    rows = [_row("Fracture of unspecified femur", "Fx femur"), _row("Femur fracture")]
+    names, offsets, ids = phrase_sequences(rows)
+    spelt = [names[i] if i >= 0 else "|" for i in ids.tolist()]
+    # "unspecified" never breaks a phrase; each text ends, so none runs on.
+    first = spelt[offsets[0] : offsets[1]]
+    second = spelt[offsets[1] : offsets[2]]
+    assert first == ["fractur", "femur", "|", "fx", "femur", "|", "|"]
+    assert second == ["femur", "fractur", "|", "|", "|"]
