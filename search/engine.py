@@ -662,7 +662,7 @@ class Engine:
         the query (see :func:`_head_needs`), less when the head's last word, the
         thing it names, is not one of them: "Axillary crutch extension" is an
         extension, "Crutches, forearm" are crutches."""
-        head, present = _head_terms(self.stem_title[docnum])
+        head, present, spaced = _head_terms(self.stem_title[docnum])
         if not head:
             return 0.0
         last = head[-1]
@@ -674,7 +674,7 @@ class Engine:
                     named = named or last in words
                 elif any(terms <= present for terms in phrases):
                     named = named or any(last in terms for terms in phrases)
-                elif begins and any(t.startswith(begins) for t in head):
+                elif begins and any(" " + b in spaced for b in begins):
                     named = named or last.startswith(begins)
                 else:
                     break
@@ -993,10 +993,12 @@ def _title_names(title: str) -> frozenset[str]:
 
 
 @lru_cache(maxsize=100_000)
-def _head_terms(title: str) -> tuple[tuple[str, ...], frozenset[str]]:
+def _head_terms(title: str) -> tuple[tuple[str, ...], frozenset[str], str]:
+    """A title's head as terms, as a set, and as one string with a space before
+    each term (a term begins with ``p`` where the string holds " " + p)."""
     found = HEAD_END.search(title.lower())
     head = tuple(terms(title[: found.start()] if found else title))
-    return head, frozenset(head)
+    return head, frozenset(head), "".join(" " + t for t in head)
 
 
 def validate_as_of(value: str | None) -> dt.date | None:

@@ -165,18 +165,19 @@ class Matcher:
                 corrected=hit & ~exact if exact is not None else self._none.copy(),
                 reading=np.zeros(self.size, dtype=np.int8),
             )
-        satisfied = np.zeros(self.size, dtype=np.int16)
+        satisfied = np.zeros(self.size, dtype=np.float32)
         score = np.zeros(self.size, dtype=np.float32)
         corrected = self._none.copy()
+        hit = np.empty(self.size, dtype=bool)
         for best, exact in outcomes:
-            hit = best > 0
+            np.greater(best, 0, out=hit)
             satisfied += hit
             score += best
             if exact is not None:
                 corrected |= hit & ~exact
-        slots = max(len(reading.slots), 1)
+        np.divide(satisfied, max(len(reading.slots), 1), out=satisfied)
         return Match(
-            coverage=(satisfied / slots).astype(np.float32),
+            coverage=satisfied,
             score=score,
             corrected=corrected,
             reading=np.zeros(self.size, dtype=np.int8),
