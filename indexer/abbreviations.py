@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
+from indexer.analysis import STOP_WORDS
+
 logger = logging.getLogger(__name__)
 
 MINED = "mined"
@@ -134,6 +136,19 @@ class Lexicon:
         self._longest: dict[str, int] = {}
         for key in self._readings:
             self._longest[key[0]] = max(self._longest.get(key[0], 0), len(key))
+        # Lay phrases once more without their small words, so that "ringing in
+        # ears" reads as "ringing in the ears" and "water on knee" as "water on
+        # the knee": (words without stop words) -> the phrase, by first word.
+        self._bare: dict[tuple[str, ...], tuple[str, ...]] = {}
+        for key, by_source in self._readings.items():
+            bare = tuple(t for t in key if t not in STOP_WORDS)
+            if LAY in by_source and len(bare) >= 2 and bare[0] == key[0]:
+                self._bare.setdefault(bare, key)
+        self._bare_longest: dict[str, int] = {}
+        for bare in self._bare:
+            self._bare_longest[bare[0]] = max(
+                self._bare_longest.get(bare[0], 0), len(bare)
+            )
         # Decisions by (key, left, right): descriptors repeat the same contexts.
         self._decided: dict[
             tuple[tuple[str, ...], str | None, str | None], Reading | None
@@ -221,8 +236,45 @@ class Lexicon:
                     )
                     matched = length
                     break
+            if not matched and tokens[position] in self._bare_longest:
+                for key, end in self._bare_spans(tokens, position):
+                    chosen = self._choose(
+                        key,
+                        self._readings[key],
+                        tokens,
+                        position,
+                        sources,
+                        alternatives,
+                    )
+                    if chosen:
+                        found.extend(
+                            Expansion(position, end, r.words, r.source, r.support)
+                            for r in chosen
+                        )
+                        matched = end - position
+                        break
             position += matched or 1
         return found
+
+    def _bare_spans(
+        self, tokens: Sequence[str], position: int
+    ) -> list[tuple[tuple[str, ...], int]]:
+        """Lay phrases that the tokens from ``position`` say once stop words are
+        ignored, as (phrase, end of the span), longest first."""
+        spans = []
+        bare: list[str] = []
+        end = position
+        longest = self._bare_longest[tokens[position]]
+        while end < len(tokens) and len(bare) < longest:
+            token = tokens[end]
+            end += 1
+            if token in STOP_WORDS:
+                continue
+            bare.append(token)
+            key = self._bare.get(tuple(bare))
+            if key is not None:
+                spans.append((key, end))
+        return spans[::-1]
 
     def expand_text(self, text: str, *, sources: Sequence[str] = INDEX_SOURCES) -> str:
         """``text`` as lowercased words with each decided expansion written out.

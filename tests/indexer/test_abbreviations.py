@@ -151,6 +151,19 @@ def test_lay_phrases_match_as_spans(lexicon: Lexicon) -> None:
     ]
 
 
+def test_lay_phrases_read_past_small_words() -> None:
+    """A lay phrase matches with its stop words left out or said otherwise,
+    over the whole span typed; the words themselves must all be there."""
+    lay = "phrase\tclinical\tnote\nringing in the ears\ttinnitus\t\n"
+    lexicon = Lexicon.from_tables(lay=lay)
+    for text in ("ringing in ears", "ringing ears", "ringing of the ears"):
+        found = lexicon.expand(tokenize_for_expansion(text))
+        assert [(e.start, e.end, e.words) for e in found] == [
+            (0, len(text.split()), ("tinnitus",))
+        ]
+    assert lexicon.expand(["ringing", "in", "the"]) == []
+
+
 def test_alternatives_list_every_open_reading(lexicon: Lexicon) -> None:
     """An undecided token yields its readings only when alternatives are asked."""
     assert lexicon.expand(["med"]) == []
