@@ -48,11 +48,17 @@ class Speller:
         self.sorted_words = sorted(vocabulary)
         self._index: dict[str, list[str]] = {}
         self._completions: dict[tuple[str, int], tuple[str, ...]] = {}
+        self._nearest: dict[tuple[str, int], list[tuple[str, int]]] = {}
+        # Two edits that each change a letter of a long word ("hypertenshun",
+        # "glocoma") share no deletion with it: words by first letter and
+        # length, to look through when nothing one edit away is known.
+        self._by_shape: dict[tuple[str, int], list[str]] = {}
         for word in vocabulary:
             if len(word) < MIN_WORD - 1:
                 continue
             for key in (word, *_deletes(word)):
                 self._index.setdefault(key, []).append(word)
+            self._by_shape.setdefault((word[0], len(word)), []).append(word)
 
     def is_known(self, word: str) -> bool:
         """Whether ``word`` occurs in the vocabulary as it is."""
@@ -62,6 +68,9 @@ class Speller:
         """Nearest vocabulary words as (word, distance), best first."""
         if len(word) < MIN_WORD or not word.isalpha():
             return []
+        known = self._nearest.get((word, limit))
+        if known is not None:
+            return known
         probes = {word} | _deletes(word)
         if len(word) > MIN_WORD:
             probes |= {d2 for d1 in _deletes(word) for d2 in _deletes(d1)}
@@ -71,10 +80,34 @@ class Speller:
                 if candidate not in found and candidate != word:
                     found[candidate] = distance(word, candidate)
         allowed = 1 if len(word) < 6 else MAX_DISTANCE
+        if allowed == MAX_DISTANCE and 1 not in found.values():
+            found.update(self._two_changes(word, found))
         ranked = sorted(
             (d, -self.vocabulary[w], w) for w, d in found.items() if d <= allowed
         )
-        return [(w, d) for d, _, w in ranked[:limit]]
+        nearest = [(w, d) for d, _, w in ranked[:limit]]
+        if len(self._nearest) > COMPLETION_CACHE:
+            self._nearest.clear()
+        self._nearest[(word, limit)] = nearest
+        return nearest
+
+    def _two_changes(self, word: str, found: dict[str, int]) -> dict[str, int]:
+        """Words of the same first letter two edits away that the deletion
+        index cannot reach (a millisecond or two; only for unknown long words)."""
+        letters = set(word)
+        more = {}
+        for length in range(len(word) - MAX_DISTANCE, len(word) + MAX_DISTANCE + 1):
+            for candidate in self._by_shape.get((word[0], length), ()):
+                # Two edits change at most four letters of the set.
+                if (
+                    candidate in found
+                    or len(letters.symmetric_difference(candidate)) > 4
+                ):
+                    continue
+                away = distance(word, candidate)
+                if away <= MAX_DISTANCE:
+                    more[candidate] = away
+        return more
 
     def splits(self, word: str, limit: int = 2) -> list[tuple[str, str]]:
         """Two known words a run-together word is made of ("bedpan" -> "bed pan"),

@@ -96,6 +96,19 @@ def test_the_best_spelling_candidate_leads(engine: Engine) -> None:
     assert hits[0].code.startswith(("L20", "L30"))
 
 
+def test_a_weaker_spelling_guess_does_not_name_a_title(engine: Engine) -> None:
+    # "osteoperosis" is one edit from osteoporosis and from osteopetrosis; the
+    # one-word title "Osteopetrosis" must not win over the more used reading.
+    hits = engine.search(SearchRequest(query="osteoperosis")).hits
+    assert hits[0].code.startswith(("M80", "M81"))
+
+
+def test_two_letters_changed_in_a_long_word(engine: Engine) -> None:
+    result = engine.search(SearchRequest(query="hypertenshun"))
+    assert result.did_you_mean == "hypertension"
+    assert result.hits[0].code == "I10"
+
+
 def test_correct_spelling_is_not_corrected(engine: Engine) -> None:
     result = engine.search(SearchRequest(query="pneumonia"))
     assert result.did_you_mean is None

@@ -33,3 +33,13 @@ def test_run_together_words_split_into_known_ones() -> None:
     assert speller.splits("eyebed") == [("eye", "bed")]
     assert speller.splits("bedside") == []  # "side" is unknown
     assert speller.splits("bedpa") == []  # too short to hold two words
+
+
+def test_two_changed_letters_of_a_long_word_are_found() -> None:
+    # No deletion of one letter from each side meets: two letters are changed.
+    speller = Speller({"hypertension": 50, "glaucoma": 40, "glioma": 3})
+    assert speller.candidates("hypertenshun") == [("hypertension", 2)]
+    # Both two edits away: the more used leads.
+    assert speller.candidates("glocoma") == [("glaucoma", 2), ("glioma", 2)]
+    # A short word is allowed one edit only.
+    assert speller.candidates("glocm") == []
