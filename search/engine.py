@@ -387,7 +387,14 @@ class Engine:
                 parsed = corrected
                 match = self.matcher.match(parsed.readings)
         if not best_only:
-            candidates = self._widen(match.coverage, len(parsed.readings[0].slots))
+            slots = parsed.readings[0].slots
+            # A word no document has ("afib w rvr") cannot be met: the floor is
+            # half of the words that can.
+            live = sum(
+                any(self.matcher.has_postings(a) for a in slot.alternatives)
+                for slot in slots
+            )
+            candidates = self._widen(match.coverage, len(slots), live)
             candidates = candidates | (code_tier > 0)
 
         # Keys only for documents that matched something (or are the code).
@@ -445,16 +452,20 @@ class Engine:
             named[members[first : first + counts[docnum]]] = True
         return named
 
-    def _widen(self, coverage: npt.NDArray[np.float32], slots: int) -> Mask:
+    def _widen(
+        self, coverage: npt.NDArray[np.float32], slots: int, live: int | None = None
+    ) -> Mask:
         """All words first; widen to fewer words only when that finds too little.
 
         Widening steps down one slot at a time until there are ``WIDEN_BELOW``
-        candidates, never below half the slots (one of two words).
+        candidates, never below half the slots (one of two words) that some
+        document can meet (``live``, all of them unless said).
         """
         floor = 1.0
         candidates: Mask = coverage >= floor - 1e-6
         step = 1.0 / max(slots, 1)
-        while int(candidates.sum()) < WIDEN_BELOW and floor - step >= 0.5 - 1e-6:
+        lowest = 0.5 * (slots if live is None else live) / max(slots, 1)
+        while int(candidates.sum()) < WIDEN_BELOW and floor - step >= lowest - 1e-6:
             floor -= step
             candidates = coverage >= floor - 1e-6
         if not candidates.any():

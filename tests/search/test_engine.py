@@ -109,6 +109,13 @@ def test_two_letters_changed_in_a_long_word(engine: Engine) -> None:
     assert result.hits[0].code == "I10"
 
 
+def test_a_word_no_code_has_does_not_narrow_the_widening(engine: Engine) -> None:
+    # "rvr" is in no code: half of the other two words (atrial fibrillation)
+    # is enough, as it would be for "afib w".
+    codes = top_codes(engine, "afib w rvr")
+    assert any(code.startswith("I48") for code in codes)
+
+
 def test_correct_spelling_is_not_corrected(engine: Engine) -> None:
     result = engine.search(SearchRequest(query="pneumonia"))
     assert result.did_you_mean is None
