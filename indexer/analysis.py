@@ -49,9 +49,10 @@ STOP_WORDS = frozenset(
     ]
 )
 
-# A word, a code or a number with internal dots ("e11.9", "0.5"), or shorthand with a
-# slash ("w/o", "s/p"). Everything else separates words.
-_WORD = re.compile(r"[a-z0-9]+(?:[./'][a-z0-9]+)*")
+# One-letter shorthand with a slash ("w/o", "s/p", "w/c"), then a word, a code or a
+# number with internal dots ("e11.9", "0.5"). Everything else separates words, so a
+# longer slash compound is its words: "boot/shoe", "gastrostomy/jejunostomy".
+_WORD = re.compile(r"(?<![a-z0-9])[a-z]/[a-z](?![a-z0-9])|[a-z0-9]+(?:[.'][a-z0-9]+)*")
 _CODE_SHAPE = re.compile(r"^[a-z][0-9][0-9a-z]*(?:\.[0-9a-z]+)?$")
 
 _stemmer = SnowballStemmer("english")
@@ -70,7 +71,7 @@ def fold(text: str) -> str:
 
 
 def words(text: str) -> list[str]:
-    """Split folded text into words, keeping codes and slash shorthand whole.
+    """Split folded text into words, keeping codes and one-letter slash shorthand whole.
 
     Possessive and elided apostrophes are dropped: ``"swimmer's"`` -> ``"swimmers"``.
     """
