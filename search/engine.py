@@ -464,7 +464,8 @@ class Engine:
         floor = 1.0
         candidates: Mask = coverage >= floor - 1e-6
         step = 1.0 / max(slots, 1)
-        lowest = 0.5 * (slots if live is None else live) / max(slots, 1)
+        # Never below one word met: a query of unknown words finds nothing.
+        lowest = max(0.5 * (slots if live is None else live) / max(slots, 1), step)
         while int(candidates.sum()) < WIDEN_BELOW and floor - step >= lowest - 1e-6:
             floor -= step
             candidates = coverage >= floor - 1e-6

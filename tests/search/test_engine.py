@@ -114,6 +114,8 @@ def test_a_word_no_code_has_does_not_narrow_the_widening(engine: Engine) -> None
     # is enough, as it would be for "afib w".
     codes = top_codes(engine, "afib w rvr")
     assert any(code.startswith("I48") for code in codes)
+    # A query of words no code has finds nothing, not every code.
+    assert engine.search(SearchRequest(query="qqzx19 zzqv")).total == 0
 
 
 def test_correct_spelling_is_not_corrected(engine: Engine) -> None:
