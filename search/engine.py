@@ -86,6 +86,7 @@ EXPANDED_PHRASE_BONUS = 3.5e6  # the phrase only once abbreviations are expanded
 # rigid (pickup)", "Displacement" in "Displacement of ... catheter") holds every
 # query word is about the thing asked for, not an accessory or a complication.
 HEAD_BONUS = 1e6
+_WORD_NUMBER = re.compile(r"([a-z]{3,})([0-9]+)")
 HEAD_KINDS = frozenset({"word", "lay", "completion"})
 HEAD_END = re.compile(
     r"[,;(\[]| - | (?:of|for|due to|with|without|in|used|by|from|to|following|"
@@ -281,7 +282,7 @@ class Engine:
                 # A run-together word first ("bedpan" is "bed pan", not "depan"),
                 # unless a word one edit away is more used than either half
                 # ("migrane" is migraine, not "migr ane").
-                splits = self.speller.splits(slot.text)
+                splits = self.speller.splits(slot.text) or self._number_split(slot.text)
                 candidates = self.speller.candidates(slot.text)
                 vocabulary = self.speller.vocabulary
                 if candidates and candidates[0][1] == 1 and splits:
@@ -318,6 +319,16 @@ class Engine:
             ParsedQuery(parsed.text, parsed.words, parsed.code, tuple(readings)),
             corrected_text,
         )
+
+    def _number_split(self, word: str) -> list[tuple[str, str]]:
+        """A known word run into a number the index has: "covid19" is covid 19."""
+        found = _WORD_NUMBER.fullmatch(word)
+        if found is None:
+            return []
+        left, right = found.groups()
+        if not self.speller.is_known(left) or right not in self.columns.terms:
+            return []
+        return [(left, right)]
 
     def _collides(self, word: str) -> bool:
         """Whether a word unknown to the vocabulary meets only through its stem

@@ -118,6 +118,12 @@ def test_a_word_no_code_has_does_not_narrow_the_widening(engine: Engine) -> None
     assert engine.search(SearchRequest(query="qqzx19 zzqv")).total == 0
 
 
+def test_a_word_run_into_a_number_is_split(engine: Engine) -> None:
+    result = engine.search(SearchRequest(query="covid19"))
+    assert result.did_you_mean == "covid 19"
+    assert result.hits[0].code == "U07.1"
+
+
 def test_correct_spelling_is_not_corrected(engine: Engine) -> None:
     result = engine.search(SearchRequest(query="pneumonia"))
     assert result.did_you_mean is None
