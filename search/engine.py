@@ -86,6 +86,7 @@ EXPANDED_PHRASE_BONUS = 3.5e6  # the phrase only once abbreviations are expanded
 # rigid (pickup)", "Displacement" in "Displacement of ... catheter") holds every
 # query word is about the thing asked for, not an accessory or a complication.
 HEAD_BONUS = 1e6
+_HYPHENATED = re.compile(r"\b([a-z]+)-([a-z]+)\b")
 _WORD_NUMBER = re.compile(r"([a-z]{3,})([0-9]+)")
 HEAD_KINDS = frozenset({"word", "lay", "completion"})
 HEAD_END = re.compile(
@@ -350,8 +351,28 @@ class Engine:
         return len(nearest_docs[0]) >= COLLISION_RATIO * len(typed_docs[0])
 
     def rank(self, text: str) -> Ranked:
-        """Match a query and compute every document's rank key (no filters yet)."""
-        return self.rank_parsed(parse(text, self.lexicon), text)
+        """Match a query and compute every document's rank key (no filters yet).
+
+        A hyphenated pair the vocabulary knows as one word is read both ways:
+        "post-operative" meets "postoperative" as well as "post operative".
+        """
+        parsed = parse(text, self.lexicon)
+        joined = None if self.baseline else self._joined(text)
+        if joined is not None:
+            more = parse(joined, self.lexicon).readings[:MAX_READINGS]
+            parsed = replace(parsed, readings=(*parsed.readings, *more))
+        return self.rank_parsed(parsed, text)
+
+    def _joined(self, text: str) -> str | None:
+        """``text`` with each hyphenated pair that is a known word joined, or
+        None when there is none."""
+
+        def join(found: re.Match[str]) -> str:
+            word = found.group(1) + found.group(2)
+            return word if self.speller.is_known(word) else found.group(0)
+
+        joined = _HYPHENATED.sub(join, text.lower())
+        return joined if joined != text.lower() else None
 
     def rank_parsed(
         self,
@@ -401,11 +422,11 @@ class Engine:
             slots = parsed.readings[0].slots
             # A word no document has ("afib w rvr") cannot be met: the floor is
             # half of the words that can.
-            live = sum(
+            meetable = sum(
                 any(self.matcher.has_postings(a) for a in slot.alternatives)
                 for slot in slots
             )
-            candidates = self._widen(match.coverage, len(slots), live)
+            candidates = self._widen(match.coverage, len(slots), meetable)
             candidates = candidates | (code_tier > 0)
 
         # Keys only for documents that matched something (or are the code).

@@ -124,6 +124,11 @@ def test_a_word_run_into_a_number_is_split(engine: Engine) -> None:
     assert result.hits[0].code == "U07.1"
 
 
+def test_a_hyphenated_pair_is_also_read_as_one_word(engine: Engine) -> None:
+    # ICD-10-CM says "postoperative"; "post-operative" alone meets other codes.
+    assert top_codes(engine, "post-operative infection")[0].startswith("T81.4")
+
+
 def test_correct_spelling_is_not_corrected(engine: Engine) -> None:
     result = engine.search(SearchRequest(query="pneumonia"))
     assert result.did_you_mean is None
