@@ -86,13 +86,15 @@ EXPANDED_PHRASE_BONUS = 3.5e6  # the phrase only once abbreviations are expanded
 # rigid (pickup)", "Displacement" in "Displacement of ... catheter") holds every
 # query word is about the thing asked for, not an accessory or a complication.
 HEAD_BONUS = 1e6
-_HYPHENATED = re.compile(r"\b([a-z]+)-([a-z]+)\b")
-_WORD_NUMBER = re.compile(r"([a-z]{3,})([0-9]+)")
 HEAD_KINDS = frozenset({"word", "lay", "completion"})
 HEAD_END = re.compile(
     r"[,;(\[]| - | (?:of|for|due to|with|without|in|used|by|from|to|following|"
     r"on|other than|except|when|at|as|after|during)\b"
 )
+# "post-operative" (a pair a known word may join), "covid19" (a word run into a
+# number).
+_HYPHENATED = re.compile(r"\b([a-z]+)-([a-z]+)\b")
+_WORD_NUMBER = re.compile(r"([a-z]{3,})([0-9]+)")
 MAX_NAME_COMBINATIONS = 256
 # A misspelt word whose stem meets some codes is read as its nearest word when
 # that word is in this many times as many codes.
