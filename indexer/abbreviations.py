@@ -310,13 +310,13 @@ class Lexicon:
         no clear reading) leaves the span to the next source; a mined "as
         written" decision ends the search: the token is a word there.
         """
+        if alternatives:
+            return self._all_open(key, by_source, tokens, position, sources)
         for source in sources:
             candidates = by_source.get(source)
             if candidates is None:
                 continue
             if source != MINED:
-                if alternatives:
-                    return list(candidates)
                 # Curated tables list the preferred reading first.
                 for reading in candidates:
                     if not reading.guarded:
@@ -328,9 +328,40 @@ class Lexicon:
             chosen = self._decide_mined(key, candidates, left, right)
             if chosen is not None:
                 return [] if chosen.words == key else [chosen]
-            if alternatives:
-                return [r for r in candidates if r.words != key]
         return []
+
+    def _all_open(
+        self,
+        key: tuple[str, ...],
+        by_source: Mapping[str, tuple[Reading, ...]],
+        tokens: Sequence[str],
+        position: int,
+        sources: Sequence[str],
+    ) -> list[Reading]:
+        """For the query side: every reading of every source not ruled out, in
+        order of preference. A curated meaning does not hide what the
+        descriptors say: "std" is a sexually transmitted disease, and in "std
+        w/c" the mined "standard"."""
+        found: list[Reading] = []
+        for source in sources:
+            candidates = by_source.get(source)
+            if candidates is None:
+                continue
+            if source != MINED:
+                found.extend(candidates)
+                continue
+            left = tokens[position - 1] if position > 0 else None
+            after = position + len(key)
+            right = tokens[after] if after < len(tokens) else None
+            chosen = self._decide_mined(key, candidates, left, right)
+            if chosen is not None:
+                found.extend([] if chosen.words == key else [chosen])
+            else:
+                found.extend(r for r in candidates if r.words != key)
+        unique: dict[tuple[str, ...], Reading] = {}
+        for reading in found:
+            unique.setdefault(reading.words, reading)
+        return list(unique.values())
 
     def _decide_mined(
         self,

@@ -173,6 +173,28 @@ def test_alternatives_list_every_open_reading(lexicon: Lexicon) -> None:
     assert {e.words for e in clot} == {("thrombosis",), ("embolism",)}
 
 
+def test_a_curated_meaning_does_not_hide_the_mined_ones() -> None:
+    """On the query side a key's curated readings come first, then what the
+    descriptors support: "std" is a disease, and also "standard"."""
+    shorthand = (
+        "abbreviation\texpansion\tsource\talso_word\tnote\n"
+        "std\tsexually transmitted disease\tcurated\tno\t\n"
+    )
+    mined = (
+        "abbreviation\texpansion\tpairs\tshare\tcontexts\texample\n"
+        "std\tstandard\t40\t1.0000\tw/c:30\thcpcs:K0001\n"
+    )
+    lexicon = Lexicon.from_tables(mined=mined, shorthand=shorthand)
+    found = lexicon.expand(["std", "w/c"], alternatives=True)
+    assert [e.words for e in found if e.start == 0] == [
+        ("sexually", "transmitted", "disease"),
+        ("standard",),
+    ]
+    assert [e.words for e in lexicon.expand(["std"])] == [
+        ("sexually", "transmitted", "disease")
+    ]
+
+
 def test_guarded_words_are_only_alternatives(lexicon: Lexicon) -> None:
     """ "pad" is a heating pad as often as a disease: never expanded by default."""
     assert lexicon.expand(["heating", "pad"]) == []
