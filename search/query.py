@@ -23,6 +23,7 @@ MAX_WORD_CHARS = 48
 MAX_READINGS = 4
 
 _CODE_SEPARATORS = re.compile(r"(?<=\w)[\s,-]+(?=\w)|-$")
+_REPEATED_DOTS = re.compile(r"\.{2,}")  # "f32..a"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0, DEL and C1
 
 
@@ -73,12 +74,13 @@ def normalize_code(text: str) -> str:
 
 
 def _code_candidate(text: str, typed: list[str]) -> str | None:
-    """The code a query may be: one word, or a code with a space, hyphen or
-    comma in it as people write them ("E 11.9", "e11-9", "E11,9")."""
+    """The code a query may be: one word, or a code with a space, hyphen,
+    comma or doubled dot in it as people write them ("E 11.9", "e11-9", "E11,9",
+    "f32..a")."""
     compact = text.replace(" ", "")
     if len(typed) == 1 and (is_code_shaped(fold(compact)) or compact.endswith(".")):
         return normalize_code(compact)
-    joined = _CODE_SEPARATORS.sub("", text)
+    joined = _REPEATED_DOTS.sub(".", _CODE_SEPARATORS.sub("", text))
     if (
         len(typed) <= 3
         and any(c.isdigit() for c in text)

@@ -33,7 +33,13 @@ def test_code_shaped_query_is_a_code_candidate() -> None:
 
 @pytest.mark.parametrize(
     ("text", "code"),
-    [("E 11.9", "E119"), ("e11-9", "E119"), ("E11,9", "E119"), ("S52.9-", "S529")],
+    [
+        ("E 11.9", "E119"),
+        ("e11-9", "E119"),
+        ("E11,9", "E119"),
+        ("S52.9-", "S529"),
+        ("f32..a", "F32A"),
+    ],
 )
 def test_a_code_written_with_separators_is_a_code_candidate(
     text: str, code: str
