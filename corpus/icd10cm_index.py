@@ -145,10 +145,10 @@ def index_terms(lines: Iterable[IndexLine]) -> dict[str, list[str]]:
         targets: list[tuple[str, int]] = []
         if node.line.code:
             targets.append((canonical_code(node.line.code), 0))
-        if node.line.see:
+        if node.line.see and not _is_generic(node.line.see):
             codes = _resolve_codes(lookup, node.line.see, MAX_REFERENCE_DEPTH)
             targets.extend((code, 1) for code in codes)
-        if node.line.see_also and not targets:
+        if node.line.see_also and not targets and not _is_generic(node.line.see_also):
             # "See also" points at related entries, not at other names for this
             # one: it is followed only from a line with no code of its own, and
             # only to a term that is itself coded, never to every subterm of a
@@ -171,6 +171,12 @@ def index_terms(lines: Iterable[IndexLine]) -> dict[str, list[str]]:
                     by_phrase[key] = rank
 
     return {code: _best(by_phrase) for code, by_phrase in found.items()}
+
+
+def _is_generic(reference: str) -> bool:
+    """Whether a reference is the index's instruction to look up the condition
+    itself ("Accidental - see condition"), not a term named "Condition"."""
+    return reference.strip().casefold() == "condition"
 
 
 def _best(by_phrase: dict[str, tuple[int, int, int]]) -> list[str]:

@@ -174,6 +174,18 @@ def test_a_dominant_qualified_main_term_answers_to_its_head_word() -> None:
     assert "sprain site1" not in result["M24.9"]
 
 
+def test_see_condition_is_an_instruction_not_a_reference() -> None:
+    # "Accidental - see condition" means look up the condition named, not the
+    # main term "Condition" (and every code under it).
+    lines = [
+        line(0, "Accidental", see="condition"),
+        line(0, "Condition", also="Disease"),
+        line(1, "post COVID", code="U09.9"),
+    ]
+    result = index_terms(lines)
+    assert "accidental" not in result.get("U09.9", [])
+
+
 def test_unresolvable_reference_gives_nothing() -> None:
     result = index_terms([line(0, "Odd", see="Nowhere, at all")])
     assert result == {}
