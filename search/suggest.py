@@ -227,13 +227,14 @@ class Suggester:
         if not typed:
             return Suggestions(text, (), ())
 
+        parsed = parse(text, engine.lexicon)
         code_docs: list[int] = []
-        if len(typed) == 1 and not ends_with_space:
-            code = normalize_code(text)
+        # A code as typed so far, in any of the forms search reads ("n18 6",
+        # "l 1832", "f32..a"); one word is always worth a look as a prefix.
+        code = parsed.code or (normalize_code(text) if len(typed) == 1 else None)
+        if code and not ends_with_space:
             exact, prefixed = engine.code_matches(code, text)
             code_docs = exact + _interleave_systems(engine, prefixed)
-
-        parsed = parse(text, engine.lexicon)
         base = list(parsed.readings)
         if len(typed) > 1 and typed[-1] in STOP_WORDS and not ends_with_space:
             # A small word still being typed begins a longer one ("fx an" ->
@@ -275,7 +276,7 @@ class Suggester:
             exact_first = [
                 d
                 for d in code_docs[:1]
-                if normalize_code(engine.columns.docs[d].code) == normalize_code(text)
+                if normalize_code(engine.columns.docs[d].code) == code
             ]
             chosen = list(dict.fromkeys(exact_first + code_docs[:limit] + chosen))[
                 :limit

@@ -44,6 +44,13 @@ def test_a_whole_code_lists_itself_and_nothing_unrelated(
     assert codes(suggester, "k0003") == ["K0003"]
 
 
+def test_codes_in_the_forms_search_reads(suggester: Suggester) -> None:
+    # A space, or a doubled dot, inside a code: the code still leads.
+    assert codes(suggester, "n18 6")[0] == "N18.6"
+    assert codes(suggester, "l 1832")[0] == "L1832"
+    assert codes(suggester, "f32..a")[0] == "F32.A"
+
+
 def test_a_typo_is_tolerated_from_four_letters(suggester: Suggester) -> None:
     found = suggester.suggest("pnuemon", 10)
     assert "pneumonia" in found.completions
