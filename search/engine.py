@@ -37,7 +37,7 @@ from indexer.names import NEUTRAL_TERMS, name_key, name_terms
 from search.errors import CodeNotFound, IndexUnavailable, InvalidRequest, SearchTimeout
 from search.facets import FacetTable, Mask
 from search.highlight import highlight
-from search.matching import Match, Matcher
+from search.matching import Match, Matcher, counted_slots
 from search.query import (
     MAX_READINGS,
     Alternative,
@@ -421,7 +421,12 @@ class Engine:
                 parsed = corrected
                 match = self.matcher.match(parsed.readings)
         if not best_only:
-            slots = parsed.readings[0].slots
+            first = parsed.readings[0]
+            slots = [
+                slot
+                for slot, counts in zip(first.slots, counted_slots(first), strict=True)
+                if counts
+            ]
             # A word no document has ("afib w rvr") cannot be met: the floor is
             # half of the words that can.
             meetable = sum(

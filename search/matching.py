@@ -28,6 +28,8 @@ SLOT_CACHE_SIZE = 24
 # Below this many postings, a prefix's documents are summed by sorting.
 SPARSE_PREFIX_POSTINGS = 20_000
 PINNED_PREFIXES = "abcdefghijklmnopqrstuvwxyz0123456789"
+# Words that join the others rather than name something.
+CONNECTORS = frozenset({"with", "w"})
 
 
 # A slot's best impact per document, and where an alternative that is not a
@@ -169,13 +171,17 @@ class Matcher:
         score = np.zeros(self.size, dtype=np.float32)
         corrected = self._none.copy()
         hit = np.empty(self.size, dtype=bool)
-        for best, exact in outcomes:
+        # A connecting "with" adds to the score but is not a word a code must
+        # have ("problems with sleep" is a sleep disorder), unless it is all.
+        counted = counted_slots(reading)
+        for (best, exact), counts in zip(outcomes, counted, strict=True):
             np.greater(best, 0, out=hit)
-            satisfied += hit
+            if counts:
+                satisfied += hit
             score += best
             if exact is not None:
                 corrected |= hit & ~exact
-        np.divide(satisfied, max(len(reading.slots), 1), out=satisfied)
+        np.divide(satisfied, max(sum(counted), 1), out=satisfied)
         return Match(
             coverage=satisfied,
             score=score,
@@ -234,3 +240,10 @@ class Matcher:
             best.corrected[better] = other.corrected[better]
             best.reading[better] = number
         return best
+
+
+def counted_slots(reading: Reading) -> list[bool]:
+    """Which slots of a reading count toward its coverage: all but connecting
+    words, unless the reading is nothing else."""
+    counted = [slot.text not in CONNECTORS for slot in reading.slots]
+    return counted if any(counted) else [True] * len(counted)

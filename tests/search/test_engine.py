@@ -129,6 +129,14 @@ def test_a_hyphenated_pair_is_also_read_as_one_word(engine: Engine) -> None:
     assert top_codes(engine, "post-operative infection")[0].startswith("T81.4")
 
 
+def test_a_connecting_with_is_not_a_word_codes_must_have(engine: Engine) -> None:
+    # "problems with sleep" is a sleep disorder; "Sleep disorder, unspecified"
+    # has no "with" in it.
+    assert top_codes(engine, "problems with sleep")[0].startswith("G47")
+    # "with" still scores: "migraine with aura" before "migraine without aura".
+    assert top_codes(engine, "migraine with aura")[0].startswith("G43.1")
+
+
 def test_correct_spelling_is_not_corrected(engine: Engine) -> None:
     result = engine.search(SearchRequest(query="pneumonia"))
     assert result.did_you_mean is None
