@@ -329,9 +329,11 @@ class Suggester:
     ) -> tuple[str, ...]:
         """Phrases to type next: the typed words, the last one completed.
 
-        Completions come from the words of the best codes so far, so that "bone
-        sc" offers "bone scan" (what the codes say) before "bone scapula" (what is
-        merely frequent); the vocabulary fills in when they offer too few.
+        After earlier words, completions come from the words of the best codes
+        so far, so that "bone sc" offers "bone scan" (what the codes say) before
+        "bone scapula" (what is merely frequent); the vocabulary fills in when
+        they offer too few. A first word is completed by how many codes use it
+        ("pneu": pneumonia). A word already typed is not offered again.
         """
         if ends_with_space or not readings[0].slots:
             return ()
@@ -360,11 +362,16 @@ class Suggester:
                 together = len(found[0])
             else:
                 together = int(scope[found[0]].sum())
-            return (-together, -from_codes.get(word, 0.0), word)
+            if scope is None:
+                return (-together, -from_codes.get(word, 0.0), word)
+            return (-from_codes.get(word, 0.0), -together, word)
 
-        weights = {word: weight(word) for word in candidates}
+        earlier = set(typed[:-1])
+        weights = {w: weight(w) for w in candidates if w not in earlier}
         ranked = [
-            w for w in sorted(candidates, key=weights.__getitem__) if weights[w][0] < 0
+            w
+            for w in sorted(weights, key=weights.__getitem__)
+            if min(weights[w][:2]) < 0
         ]
         head = " ".join(typed[:-1])
         return tuple(f"{head} {word}".strip() for word in ranked[:limit])
@@ -396,7 +403,8 @@ class Suggester:
             row = self.engine.columns.docs[docnum]
             found = frozenset(
                 w
-                for w in words(f"{row.title} {row.short} {row.expanded}")
+                # Not the short descriptor: "wheelchr" is no word to offer.
+                for w in words(f"{row.title} {row.expanded}")
                 if w.isalpha() and w not in STOP_WORDS
             )
             if len(self._doc_words) > CACHE_SIZE * 4:

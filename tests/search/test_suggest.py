@@ -44,6 +44,15 @@ def test_a_whole_code_lists_itself_and_nothing_unrelated(
     assert codes(suggester, "k0003") == ["K0003"]
 
 
+def test_completions_follow_the_codes_after_earlier_words(
+    suggester: Suggester,
+) -> None:
+    # The best codes for "bone sc" are bone scans: "bone scan" comes first, and
+    # a word already typed is not offered again ("walker walker").
+    assert suggester.suggest("bone sc", 8).completions[0] == "bone scan"
+    assert "walker walker" not in suggester.suggest("walker w", 8).completions
+
+
 def test_codes_in_the_forms_search_reads(suggester: Suggester) -> None:
     # A space, or a doubled dot, inside a code: the code still leads.
     assert codes(suggester, "n18 6")[0] == "N18.6"
