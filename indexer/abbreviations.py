@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
-from indexer.analysis import STOP_WORDS
+from indexer.analysis import STOP_WORDS, stem
 
 logger = logging.getLogger(__name__)
 
@@ -136,13 +136,14 @@ class Lexicon:
         self._longest: dict[str, int] = {}
         for key in self._readings:
             self._longest[key[0]] = max(self._longest.get(key[0], 0), len(key))
-        # Lay phrases once more without their small words, so that "ringing in
-        # ears" reads as "ringing in the ears" and "water on knee" as "water on
-        # the knee": (words without stop words) -> the phrase, by first word.
+        # Lay phrases once more as the stems of their words without the small
+        # ones, so that "ringing in ears" reads as "ringing in the ears", "heart
+        # attacks" as "heart attack" and "defibrilator vest" (a typo with the
+        # same stem) as "defibrillator vest": stems -> the phrase.
         self._bare: dict[tuple[str, ...], tuple[str, ...]] = {}
         for key, by_source in self._readings.items():
-            bare = tuple(t for t in key if t not in STOP_WORDS)
-            if LAY in by_source and len(bare) >= 2 and bare[0] == key[0]:
+            bare = tuple(stem(t) for t in key if t not in STOP_WORDS)
+            if LAY in by_source and len(bare) >= 2 and key[0] not in STOP_WORDS:
                 self._bare.setdefault(bare, key)
         self._bare_longest: dict[str, int] = {}
         for bare in self._bare:
@@ -215,11 +216,9 @@ class Lexicon:
         position = 0
         count = len(tokens)
         while position < count:
-            longest = longest_keys.get(tokens[position])
-            if longest is None:  # the common case: not the start of any key
-                position += 1
-                continue
+            longest = longest_keys.get(tokens[position]) or 0
             matched = 0
+            chosen: list[Reading] = []
             for length in range(min(longest, count - position), 0, -1):
                 key = tuple(tokens[position : position + length])
                 by_source = self._readings.get(key)
@@ -229,16 +228,15 @@ class Lexicon:
                     key, by_source, tokens, position, sources, alternatives
                 )
                 if chosen:
-                    end = position + length
-                    found.extend(
-                        Expansion(position, end, r.words, r.source, r.support)
-                        for r in chosen
-                    )
                     matched = length
                     break
-            if not matched and tokens[position] in self._bare_longest:
+            # A lay phrase said otherwise (small words, other endings) wins
+            # when it spans more: "broken wrists" before "broken" alone.
+            if LAY in sources and self._begins_bare(tokens[position]):
                 for key, end in self._bare_spans(tokens, position):
-                    chosen = self._choose(
+                    if end - position <= matched:
+                        break
+                    lay = self._choose(
                         key,
                         self._readings[key],
                         tokens,
@@ -246,31 +244,34 @@ class Lexicon:
                         sources,
                         alternatives,
                     )
-                    if chosen:
-                        found.extend(
-                            Expansion(position, end, r.words, r.source, r.support)
-                            for r in chosen
-                        )
-                        matched = end - position
+                    if lay:
+                        chosen, matched = lay, end - position
                         break
+            found.extend(
+                Expansion(position, position + matched, r.words, r.source, r.support)
+                for r in chosen
+            )
             position += matched or 1
         return found
+
+    def _begins_bare(self, token: str) -> bool:
+        return token not in STOP_WORDS and stem(token) in self._bare_longest
 
     def _bare_spans(
         self, tokens: Sequence[str], position: int
     ) -> list[tuple[tuple[str, ...], int]]:
         """Lay phrases that the tokens from ``position`` say once stop words are
-        ignored, as (phrase, end of the span), longest first."""
+        ignored and words stemmed, as (phrase, end of the span), longest first."""
         spans = []
         bare: list[str] = []
         end = position
-        longest = self._bare_longest[tokens[position]]
+        longest = self._bare_longest[stem(tokens[position])]
         while end < len(tokens) and len(bare) < longest:
             token = tokens[end]
             end += 1
             if token in STOP_WORDS:
                 continue
-            bare.append(token)
+            bare.append(stem(token))
             key = self._bare.get(tuple(bare))
             if key is not None:
                 spans.append((key, end))

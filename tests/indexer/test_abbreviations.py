@@ -164,6 +164,23 @@ def test_lay_phrases_read_past_small_words() -> None:
     assert lexicon.expand(["ringing", "in", "the"]) == []
 
 
+def test_lay_phrases_read_past_other_endings_and_beat_shorter_keys() -> None:
+    """Stems match: plurals, and a typo that keeps the stem; the longer lay
+    span wins over a one-word key at the same place."""
+    lay = (
+        "phrase\tclinical\tnote\n"
+        "broken\tfracture\t\n"
+        "broken wrist\tfracture of lower end of radius\t\n"
+        "defibrillator vest\tdefibrillator garment\t\n"
+    )
+    lexicon = Lexicon.from_tables(lay=lay)
+    found = lexicon.expand(["broken", "wrists"])
+    assert [(e.start, e.end) for e in found] == [(0, 2)]
+    assert found[0].words[0] == "fracture" and "radius" in found[0].words
+    typo = lexicon.expand(["defibrilator", "vest"])
+    assert [e.words for e in typo] == [("defibrillator", "garment")]
+
+
 def test_alternatives_list_every_open_reading(lexicon: Lexicon) -> None:
     """An undecided token yields its readings only when alternatives are asked."""
     assert lexicon.expand(["med"]) == []
