@@ -323,10 +323,7 @@ class Lexicon:
                     if not reading.guarded:
                         return [reading]
                 continue
-            left = tokens[position - 1] if position > 0 else None
-            after = position + len(key)
-            right = tokens[after] if after < len(tokens) else None
-            chosen = self._decide_mined(key, candidates, left, right)
+            chosen = self._decide_at(key, candidates, tokens, position)
             if chosen is not None:
                 return [] if chosen.words == key else [chosen]
         return []
@@ -351,10 +348,7 @@ class Lexicon:
             if source != MINED:
                 found.extend(candidates)
                 continue
-            left = tokens[position - 1] if position > 0 else None
-            after = position + len(key)
-            right = tokens[after] if after < len(tokens) else None
-            chosen = self._decide_mined(key, candidates, left, right)
+            chosen = self._decide_at(key, candidates, tokens, position)
             if chosen is not None:
                 found.extend([] if chosen.words == key else [chosen])
             else:
@@ -363,6 +357,19 @@ class Lexicon:
         for reading in found:
             unique.setdefault(reading.words, reading)
         return list(unique.values())
+
+    def _decide_at(
+        self,
+        key: tuple[str, ...],
+        candidates: Sequence[Reading],
+        tokens: Sequence[str],
+        position: int,
+    ) -> Reading | None:
+        """:meth:`_decide_mined` with the neighbours of ``key`` at ``position``."""
+        left = tokens[position - 1] if position > 0 else None
+        after = position + len(key)
+        right = tokens[after] if after < len(tokens) else None
+        return self._decide_mined(key, candidates, left, right)
 
     def _decide_mined(
         self,
