@@ -640,7 +640,7 @@ class Engine:
             top = np.arange(len(docnums))
         typed, expanded = self._phrases(ranked)
         needs = _head_needs(ranked.parsed)
-        query_terms = self._title_terms(ranked) | NEUTRAL_TERMS
+        query_terms = self._query_terms(ranked, strongest_guess=True) | NEUTRAL_TERMS
         prefixes = self._query_prefixes(ranked)
         complete = ranked.match.coverage if ranked.match is not None else None
         looked = docnums[top]
@@ -795,30 +795,23 @@ class Engine:
             return str(value) if value else None
         return None
 
-    def _query_terms(self, ranked: Ranked) -> set[str]:
-        found: set[str] = set()
-        for reading in ranked.parsed.readings:
-            for slot in reading.slots:
-                for alternative in slot.alternatives:
-                    if alternative.kind != "prefix":
-                        found.update(alternative.terms)
-        return found
+    def _query_terms(self, ranked: Ranked, strongest_guess: bool = False) -> set[str]:
+        """The terms the query's alternatives stand for, prefixes left out.
 
-    def _title_terms(self, ranked: Ranked) -> set[str]:
-        """The terms a title may be made of to count as named by the query: as
-        :meth:`_query_terms`, less each slot's weaker spelling guesses, so that
-        "osteoperosis" names "Osteoporosis" and not the rarer "Osteopetrosis"."""
+        With ``strongest_guess``, each slot's weaker spelling guesses are left
+        out too: the terms a title may be made of to count as named by the
+        query, so that "osteoperosis" names "Osteoporosis" and not the rarer
+        "Osteopetrosis"."""
         found: set[str] = set()
         for reading in ranked.parsed.readings:
             for slot in reading.slots:
                 guesses = [
                     a.weight for a in slot.alternatives if a.kind == "correction"
                 ]
-                strongest = max(guesses, default=0.0)
+                floor = max(guesses, default=0.0) if strongest_guess else 0.0
                 for alternative in slot.alternatives:
                     if alternative.kind == "prefix" or (
-                        alternative.kind == "correction"
-                        and alternative.weight < strongest
+                        alternative.kind == "correction" and alternative.weight < floor
                     ):
                         continue
                     found.update(alternative.terms)

@@ -354,25 +354,20 @@ class Suggester:
         matcher = self.engine.matcher
         scope = self._scope(readings[0].slots[:-1])
 
-        def weight(word: str) -> tuple[float, float, str]:
+        def together(word: str) -> int:
+            """Codes with this word and every earlier word."""
             found = matcher.alternative((stem(word),))
             if found is None:
-                together = 0
-            elif scope is None:
-                together = len(found[0])
-            else:
-                together = int(scope[found[0]].sum())
-            if scope is None:
-                return (-together, -from_codes.get(word, 0.0), word)
-            return (-from_codes.get(word, 0.0), -together, word)
+                return 0
+            return len(found[0]) if scope is None else int(scope[found[0]].sum())
+
+        def weight(word: str) -> tuple[float, float, str]:
+            used, shown = -counts[word], -from_codes.get(word, 0.0)
+            return (used, shown, word) if scope is None else (shown, used, word)
 
         earlier = set(typed[:-1])
-        weights = {w: weight(w) for w in candidates if w not in earlier}
-        ranked = [
-            w
-            for w in sorted(weights, key=weights.__getitem__)
-            if min(weights[w][:2]) < 0
-        ]
+        counts = {w: together(w) for w in candidates if w not in earlier}
+        ranked = sorted((w for w in counts if counts[w] > 0), key=weight)
         head = " ".join(typed[:-1])
         return tuple(f"{head} {word}".strip() for word in ranked[:limit])
 
