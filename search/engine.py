@@ -491,20 +491,18 @@ class Engine:
             named[members[first : first + counts[docnum]]] = True
         return named
 
-    def _widen(
-        self, coverage: npt.NDArray[np.float32], slots: int, live: int | None = None
-    ) -> Mask:
+    def _widen(self, coverage: npt.NDArray[np.float32], slots: int, live: int) -> Mask:
         """All words first; widen to fewer words only when that finds too little.
 
         Widening steps down one slot at a time until there are ``WIDEN_BELOW``
-        candidates, never below half the slots (one of two words) that some
-        document can meet (``live``, all of them unless said).
+        candidates, never below half of the ``live`` slots, those some document
+        can meet (one of two words).
         """
         floor = 1.0
         candidates: Mask = coverage >= floor - 1e-6
         step = 1.0 / max(slots, 1)
         # Never below one word met: a query of unknown words finds nothing.
-        lowest = max(0.5 * (slots if live is None else live) / max(slots, 1), step)
+        lowest = max(0.5 * live / max(slots, 1), step)
         while int(candidates.sum()) < WIDEN_BELOW and floor - step >= lowest - 1e-6:
             floor -= step
             candidates = coverage >= floor - 1e-6

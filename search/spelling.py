@@ -48,7 +48,7 @@ class Speller:
         self.sorted_words = sorted(vocabulary)
         self._index: dict[str, list[str]] = {}
         self._completions: dict[tuple[str, int], tuple[str, ...]] = {}
-        self._nearest: dict[tuple[str, int], list[tuple[str, int]]] = {}
+        self._nearest: dict[str, list[tuple[str, int]]] = {}
         # Two edits that each change a letter of a long word ("hypertenshun",
         # "glocoma") share no deletion with it: words by first letter and
         # length, to look through when nothing one edit away is known.
@@ -68,9 +68,9 @@ class Speller:
         """Nearest vocabulary words as (word, distance), best first."""
         if len(word) < MIN_WORD or not word.isalpha():
             return []
-        known = self._nearest.get((word, limit))
+        known = self._nearest.get(word)
         if known is not None:
-            return known
+            return known[:limit]
         probes = {word} | _deletes(word)
         if len(word) > MIN_WORD:
             probes |= {d2 for d1 in _deletes(word) for d2 in _deletes(d1)}
@@ -85,11 +85,13 @@ class Speller:
         ranked = sorted(
             (d, -self.vocabulary[w], w) for w, d in found.items() if d <= allowed
         )
-        nearest = [(w, d) for d, _, w in ranked[:limit]]
+        # Kept whole, whatever the limit: a word is looked up more than once
+        # per query (collision check, then correction).
+        nearest = [(w, d) for d, _, w in ranked]
         if len(self._nearest) > COMPLETION_CACHE:
             self._nearest.clear()
-        self._nearest[(word, limit)] = nearest
-        return nearest
+        self._nearest[word] = nearest
+        return nearest[:limit]
 
     def _two_changes(self, word: str, found: dict[str, int]) -> dict[str, int]:
         """Words of the same first letter two edits away that the deletion
